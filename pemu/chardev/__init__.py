@@ -1,0 +1,1 @@
+"""Character device backends (stdio, null, file, pipe, pty, socket, mux)."""

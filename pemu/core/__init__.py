@@ -1,0 +1,1 @@
+"""Machine skeleton shared by all boards: memory, IRQs, clocks, main loop."""

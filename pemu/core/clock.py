@@ -1,0 +1,107 @@
+"""The virtual clock (QEMU_CLOCK_VIRTUAL) and timers on it.
+
+By default guest time follows host time while the machine runs and stands
+still while it is stopped. With -icount shift=N it is a function of executed
+instructions (2**N ns each), so a run is deterministic; an idle vCPU then
+warps time forward to the next timer instead of sleeping.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from typing import Callable
+
+NS_PER_SEC = 1_000_000_000
+
+
+class VirtualClock:
+    def __init__(self, icount_shift: int | None = None) -> None:
+        self.icount_shift = icount_shift
+        self.icount_fn: Callable[[], int] = lambda: 0
+        self._offset = time.monotonic_ns()
+        self._stopped_at: int | None = None
+        self._warp = 0
+        self._timers: list[tuple[int, int, "Timer"]] = []
+        self._seq = itertools.count()
+
+    @property
+    def deterministic(self) -> bool:
+        return self.icount_shift is not None
+
+    def now(self) -> int:
+        if self.icount_shift is not None:
+            return (self.icount_fn() << self.icount_shift) + self._warp
+        if self._stopped_at is not None:
+            return self._stopped_at
+        return time.monotonic_ns() - self._offset
+
+    def stop(self) -> None:
+        if self._stopped_at is None and self.icount_shift is None:
+            self._stopped_at = time.monotonic_ns() - self._offset
+
+    def resume(self) -> None:
+        if self._stopped_at is not None:
+            self._offset = time.monotonic_ns() - self._stopped_at
+            self._stopped_at = None
+
+    def warp_to(self, ns: int) -> None:
+        """icount mode: jump time forward (an idle CPU skipping to the next event)."""
+        if self.icount_shift is not None and ns > self.now():
+            self._warp += ns - self.now()
+
+    def ns_to_insns(self, ns: int) -> int:
+        """How many instructions (icount) make `ns` of virtual time."""
+        assert self.icount_shift is not None
+        return max(1, ns >> self.icount_shift)
+
+    # --- timers -----------------------------------------------------------
+    def _arm(self, timer: "Timer") -> None:
+        heapq.heappush(self._timers, (timer.expire, next(self._seq), timer))
+
+    def next_deadline(self) -> int | None:
+        while self._timers:
+            expire, _, t = self._timers[0]
+            if t.expire == expire and t.armed:
+                return expire
+            heapq.heappop(self._timers)
+        return None
+
+    def run_timers(self) -> bool:
+        """Fire every expired timer; True if any fired."""
+        fired = False
+        now = self.now()
+        while self._timers:
+            expire, _, t = self._timers[0]
+            if not t.armed or t.expire != expire:
+                heapq.heappop(self._timers)
+                continue
+            if expire > now:
+                break
+            heapq.heappop(self._timers)
+            t.armed = False
+            t.callback()
+            fired = True
+        return fired
+
+
+class Timer:
+    """A one-shot timer on a clock; re-arm with mod()."""
+
+    __slots__ = ("clock", "callback", "expire", "armed")
+
+    def __init__(self, clock: VirtualClock, callback: Callable[[], None]) -> None:
+        self.clock = clock
+        self.callback = callback
+        self.expire = 0
+        self.armed = False
+
+    def mod(self, expire_ns: int) -> None:
+        if self.armed and self.expire == expire_ns:
+            return
+        self.expire = expire_ns
+        self.armed = True
+        self.clock._arm(self)
+
+    def delete(self) -> None:
+        self.armed = False
