@@ -1,0 +1,114 @@
+"""The file protocol: a host file accessed with positioned I/O.
+
+Format drivers (raw, qcow2) sit on top of a :class:`FileProtocol`.  All I/O is
+``os.pread``/``os.pwrite`` so one open file can serve any number of callers
+without seeking, and short reads past the end of file read as zeros (as
+QEMU's file-posix does).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+
+from .errors import BlockError
+
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+
+try:
+    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    _fallocate = _libc.fallocate
+    _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+except (OSError, AttributeError):  # pragma: no cover - non-glibc hosts
+    _fallocate = None
+
+
+class FileProtocol:
+    """A host file opened for block I/O."""
+
+    def __init__(self, filename: str, readonly: bool = True, create: bool = False) -> None:
+        self.filename = filename
+        self.readonly = readonly
+        flags = os.O_RDONLY if readonly else os.O_RDWR
+        if create:
+            flags |= os.O_CREAT | os.O_TRUNC
+        try:
+            self.fd = os.open(filename, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as e:
+            raise BlockError(f"Could not open '{filename}': {e.strerror}") from None
+        self.closed = False
+
+    # -- I/O ----------------------------------------------------------------
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def pread(self, offset: int, length: int) -> bytes:
+        """Read ``length`` bytes at ``offset``; bytes past EOF read as zeros."""
+        data = os.pread(self.fd, length, offset)
+        if len(data) < length:
+            parts = [data]
+            got = len(data)
+            while got < length:
+                more = os.pread(self.fd, length - got, offset + got)
+                if not more:
+                    break
+                parts.append(more)
+                got += len(more)
+            data = b"".join(parts)
+            if len(data) < length:
+                data += bytes(length - len(data))
+        return data
+
+    def pread_into(self, buf: memoryview, offset: int) -> None:
+        """Fill ``buf`` from ``offset`` (zeros past EOF)."""
+        done = 0
+        n = len(buf)
+        while done < n:
+            got = os.preadv(self.fd, [buf[done:]], offset + done)
+            if got <= 0:
+                buf[done:] = bytes(n - done)
+                return
+            done += got
+
+    def pwrite(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+        if self.readonly:
+            raise BlockError(f"'{self.filename}' is opened read-only")
+        view = memoryview(data)
+        while len(view):
+            n = os.pwrite(self.fd, view, offset)
+            view = view[n:]
+            offset += n
+
+    def truncate(self, size: int) -> None:
+        os.ftruncate(self.fd, size)
+
+    def punch_hole(self, offset: int, length: int) -> None:
+        """Deallocate host blocks (best effort; the range reads as zeros after)."""
+        if _fallocate is None or length <= 0:
+            return
+        mode = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+        if _fallocate(self.fd, mode, offset, length) != 0:
+            err = ctypes.get_errno()
+            if err not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise OSError(err, os.strerror(err))
+
+    def allocate(self, offset: int, length: int) -> None:
+        try:
+            os.posix_fallocate(self.fd, offset, length)
+        except OSError:
+            self.pwrite(offset, bytes(length))
+
+    def flush(self) -> None:
+        if not self.readonly:
+            os.fdatasync(self.fd)
+
+    def allocated_size(self) -> int:
+        return os.fstat(self.fd).st_blocks * 512
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self.fd)
