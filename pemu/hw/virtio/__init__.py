@@ -1,0 +1,1 @@
+"""The virtio-mmio transport, split virtqueues and virtio devices."""
