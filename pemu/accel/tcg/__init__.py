@@ -1,0 +1,1 @@
+"""The software CPU: translation-block cache and the execution loop."""

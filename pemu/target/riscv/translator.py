@@ -1,0 +1,104 @@
+"""Builds translation blocks (tier 1) and single-instruction functions
+(tier 0, the reference interpreter) for a RISC-V hart.
+
+The decoder comes from the extension tables; a block runs from its start
+pc to the first instruction that ends it (branch, jump, CSR, system
+instruction), the end of the page, or MAX_BLOCK instructions.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pemu.target.riscv import (
+    insn_rva,
+    insn_rvc,
+    insn_rvfd,
+    insn_rvi,
+    insn_rvm,
+    insn_zicsr,
+)
+from pemu.target.riscv.decode import Decoder, parse_table
+from pemu.target.riscv.translate import GLOBALS, TransCtx, block_source, insn_source
+from pemu.target.riscv.trap import Trap
+
+MAX_BLOCK = 64
+EXTENSIONS = {
+    "i": insn_rvi, "m": insn_rvm, "a": insn_rva, "zicsr": insn_zicsr, "fd": insn_rvfd,
+}
+
+
+def build_decoder() -> Decoder:
+    insns = []
+    for ext, module in EXTENSIONS.items():
+        insns += parse_table(module.TABLE, module, ext)
+    return Decoder(insns)
+
+
+DECODER = build_decoder()
+
+
+def decode_at(word16_fetch, pc: int) -> tuple[int, int, int]:
+    """(raw, expanded 32-bit word, length) of the instruction at pc."""
+    h = word16_fetch(pc)
+    if h & 3 != 3:
+        return h, insn_rvc.expand(h), 2
+    w = h | (word16_fetch(pc + 2) << 16)
+    return w, w, 4
+
+
+class Translator:
+    """Turns guest code at a pc into Python functions."""
+
+    def __init__(self, ram_buf: Any, tier: int = 1) -> None:
+        self.globals = dict(GLOBALS, RAM=ram_buf)
+        self.tier = tier
+
+    def translate(self, cpu: Any, vpc: int, ppc: int, fs_on: bool):
+        """Returns ((fn, count, pcs), physical pages) for the block at vpc."""
+        mode = "block" if self.tier == 1 else "interp"
+        limit = MAX_BLOCK if self.tier == 1 else 1
+        ctx = TransCtx(mode, fs_on)
+        pcs: list[int] = []
+        pages = {ppc >> 12}
+        pc, pa = vpc, ppc
+        while True:
+            try:
+                h = cpu.fetch16(pa, pc)
+                if h & 3 == 3:
+                    if (pc & 0xFFF) == 0xFFE:
+                        pa2 = cpu.fetch_phys(pc + 2)
+                        pages.add(pa2 >> 12)
+                    else:
+                        pa2 = pa + 2
+                    raw = word = h | (cpu.fetch16(pa2, pc + 2) << 16)
+                    ilen = 4
+                else:
+                    raw, word, ilen = h, insn_rvc.expand(h), 2
+            except Trap:
+                if not pcs:
+                    raise
+                ctx.end(str(pc))  # fault on a later fetch: stop before it
+                break
+            ctx.pc, ctx.ilen, ctx.word, ctx.index = pc, ilen, raw, len(pcs)
+            insn = DECODER.decode(word) if word else None
+            if insn is None:
+                ctx.illegal(raw)
+            else:
+                insn.trans(ctx, insn.extract(word))
+            pcs.append(pc)
+            if ctx.stop:
+                break
+            pc += ilen
+            pa += ilen
+            if len(pcs) >= limit or (pc & 0xFFF) == 0:
+                ctx.end(str(pc))
+                break
+        if mode == "block":
+            src = block_source(ctx, vpc, len(pcs))
+        else:
+            src = insn_source(ctx)
+        ns: dict = {}
+        exec(compile(src, f"<tb {vpc:#x}>", "exec"), self.globals, ns)
+        fn = ns["tb" if mode == "block" else "ti"]
+        fn.source = src
+        return (fn, len(pcs), tuple(pcs)), pages
