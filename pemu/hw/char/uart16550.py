@@ -116,6 +116,8 @@ class Uart16550(Device):
         self.thr_ipending = False
         self.rx_fifo.clear()
         self._update_irq()
+        if self.chardev is not None:
+            self.chardev.accept_input()
 
     # --- receive path ---------------------------------------------------------
     def _rx_capacity(self) -> int:

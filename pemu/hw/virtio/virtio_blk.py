@@ -73,6 +73,15 @@ class _IoError(Exception):
     """The request fails with VIRTIO_BLK_S_IOERR."""
 
 
+def _io(fn: Any, *args: Any) -> Any:
+    """Call the backend; any failure it reports (its own error types included)
+    becomes an I/O error for the guest, never a crash of the machine."""
+    try:
+        return fn(*args)
+    except Exception as e:
+        raise _IoError(str(e)) from e
+
+
 @register_type
 class VirtioBlk(VirtioDevice):
     """virtio-blk on one queue over `backend`."""
@@ -121,7 +130,7 @@ class VirtioBlk(VirtioDevice):
         data_len = in_len - 1
         try:
             status, written = self._execute(vq, elem, data_len)
-        except (_IoError, VirtqueueError, OSError, ValueError):
+        except (_IoError, VirtqueueError):
             status, written = VIRTIO_BLK_S_IOERR, 0
         # The status byte is the last writable byte; if even that is unreachable
         # the VirtqueueError propagates and the transport asks for a reset.
@@ -139,16 +148,16 @@ class VirtioBlk(VirtioDevice):
         be = self.backend
         if rtype == VIRTIO_BLK_T_IN:
             offset = self._check_range(sector, data_len)
-            return VIRTIO_BLK_S_OK, vq.write_in(elem, be.read(offset, data_len))
+            return VIRTIO_BLK_S_OK, vq.write_in(elem, _io(be.read, offset, data_len))
         if rtype == VIRTIO_BLK_T_OUT:
             data = vq.read_out(elem, 16)
             offset = self._check_range(sector, len(data))
             if be.readonly:
                 raise _IoError
-            be.write(offset, data)
+            _io(be.write, offset, data)
             return VIRTIO_BLK_S_OK, 0
         if rtype == VIRTIO_BLK_T_FLUSH:
-            be.flush()
+            _io(be.flush)
             return VIRTIO_BLK_S_OK, 0
         if rtype == VIRTIO_BLK_T_GET_ID:
             ident = self.serial.encode()[:VIRTIO_BLK_ID_BYTES].ljust(VIRTIO_BLK_ID_BYTES, b"\0")
@@ -172,10 +181,11 @@ class VirtioBlk(VirtioDevice):
             if rtype == VIRTIO_BLK_T_DISCARD:
                 if flags:
                     return VIRTIO_BLK_S_UNSUPP  # 5.2.6.2: no flags defined for discard
-                self.backend.discard(self._check_range(sector, count * SECTOR), count * SECTOR)
+                _io(self.backend.discard, self._check_range(sector, count * SECTOR),
+                    count * SECTOR)
             else:
                 if flags & ~1:
                     return VIRTIO_BLK_S_UNSUPP
                 offset = self._check_range(sector, count * SECTOR)
-                self.backend.write_zeroes(offset, count * SECTOR)
+                _io(self.backend.write_zeroes, offset, count * SECTOR)
         return VIRTIO_BLK_S_OK
