@@ -57,7 +57,8 @@ def open_image(filename: str, fmt: str | None = None, readonly: bool = True,
         st = os.stat(filename)
         key = (st.st_dev, st.st_ino)
     except OSError as e:
-        raise BlockError(f"Could not open '{filename}': {e.strerror}") from None
+        raise BlockError(f"Could not open '{filename}': Could not open '{filename}': "
+                         f"{e.strerror}") from None
     if key in _seen:
         raise BlockError(f"Could not open '{filename}': backing chain contains a loop")
     f = FileProtocol(filename, readonly=readonly)

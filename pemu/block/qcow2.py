@@ -555,6 +555,13 @@ class Qcow2Node(BlockNode):
             return
         self._zero_clusters(a, b - a, "unmap")
 
+    def discard_all(self) -> None:
+        """Make the image empty (``commit`` without ``-d``): every cluster unallocated."""
+        self._before_write()
+        end = -(-self.size // self.cs) * self.cs
+        if end:
+            self._zero_clusters(0, end, "unmap")
+
     # -- status -----------------------------------------------------------------
     def block_status(self, offset: int, length: int) -> tuple[int, int, int | None]:
         for kind, _pos, n, host in self.runs(offset, length):

@@ -1,0 +1,1 @@
+"""Implementations behind the ``pemu-img`` subcommands (the CLI only parses)."""

@@ -1,0 +1,200 @@
+"""``pemu-img`` commit, rebase, compare, map and measure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BlockError
+from ..node import STATUS_ALLOCATED, STATUS_DATA, STATUS_ZERO, BlockNode, chain_status
+
+CHUNK = 4 << 20
+
+
+def _layers(node: BlockNode) -> list[BlockNode]:
+    out = []
+    cur: BlockNode | None = node
+    while cur is not None:
+        out.append(cur)
+        cur = cur.backing
+    return out
+
+
+def copy_allocated(top: BlockNode, stop: BlockNode | None, dst: BlockNode,
+                   only_top: bool = False) -> None:
+    """Copy ranges allocated in the layers above ``stop`` (from ``top``) into ``dst``."""
+    layers = _layers(top)
+    limit = layers.index(stop) if stop in layers else len(layers)
+    pos = 0
+    while pos < top.size:
+        n = min(CHUNK, top.size - pos)
+        is_zero, m, depth = chain_status(top, pos, n)
+        if depth < limit and (not only_top or depth == 0):
+            if pos + m > dst.size:
+                raise BlockError("Base image is too small")
+            if is_zero:
+                dst.write_zeroes(pos, m)
+            else:
+                dst.write(pos, top.read(pos, m))
+        pos += m
+
+
+def commit(top: BlockNode, base: BlockNode, empty_top: bool) -> None:
+    """Write the data of ``top`` (and layers above ``base``) into ``base``."""
+    if base.size < top.size:
+        base.truncate(top.size)
+    copy_allocated(top, base, base)
+    base.flush()
+    if empty_top:
+        top.discard_all()  # type: ignore[attr-defined]
+
+
+def rebase_safe(top: BlockNode, old: BlockNode | None, new: BlockNode | None) -> None:
+    """Copy into ``top`` every range it does not allocate where old and new backing differ."""
+    pos = 0
+    while pos < top.size:
+        n = min(CHUNK, top.size - pos)
+        flags, m, _ = top.block_status(pos, n)
+        if not flags & STATUS_ALLOCATED:
+            a = _read_or_zero(old, pos, m)
+            b = _read_or_zero(new, pos, m)
+            if a != b:
+                cs = top.cluster_size or 65536
+                for i in range(0, m, cs):
+                    if a[i:i + cs] != b[i:i + cs]:
+                        top.write(pos + i, a[i:i + cs])
+        pos += m
+
+
+def _read_or_zero(node: BlockNode | None, pos: int, n: int) -> bytes:
+    if node is None or pos >= node.size:
+        return bytes(n)
+    m = min(n, node.size - pos)
+    data = node.read(pos, m)
+    return data + bytes(n - m)
+
+
+def compare(a: BlockNode, b: BlockNode, strict: bool = False) -> tuple[int, str]:
+    """Return (exit status, message) as ``qemu-img compare``."""
+    common = min(a.size, b.size)
+    msgs = []
+    if a.size != b.size:
+        if strict:
+            return 1, "Strict mode: Image size mismatch!"
+        msgs.append("Warning: Image size mismatch!")
+    pos = 0
+    while pos < common:
+        n = min(CHUNK, common - pos)
+        za, ma, _ = chain_status(a, pos, n)
+        zb, mb, _ = chain_status(b, pos, n)
+        m = min(ma, mb)
+        if not (za and zb):
+            da, db = a.read(pos, m), b.read(pos, m)
+            if da != db:
+                i = next(i for i in range(0, m, 512) if da[i:i + 512] != db[i:i + 512])
+                return 1, "\n".join(msgs + [f"Content mismatch at offset {pos + i}!"])
+        pos += m
+    big = a if a.size > b.size else b
+    pos = common
+    while pos < big.size:
+        n = min(CHUNK, big.size - pos)
+        z, m, _ = chain_status(big, pos, n)
+        if not z:
+            d = big.read(pos, m)
+            if d.strip(b"\0"):
+                i = next(i for i in range(0, m, 512) if d[i:i + 512].strip(b"\0"))
+                return 1, "\n".join(msgs + [f"Content mismatch at offset {pos + i}!"])
+        pos += m
+    return 0, "\n".join(msgs + ["Images are identical."])
+
+
+def map_entries(node: BlockNode) -> list[dict[str, Any]]:
+    """``qemu-img map`` extents: start, length, depth, present, zero, data, offset."""
+    layers = _layers(node)
+    out: list[dict[str, Any]] = []
+    pos = 0
+    while pos < node.size:
+        n = min(1 << 30, node.size - pos)
+        depth, cur = 0, node
+        while True:
+            if pos >= cur.size:
+                flags, m, host = STATUS_ZERO | STATUS_ALLOCATED, n, None
+                break
+            flags, m, host = cur.block_status(pos, min(n, cur.size - pos))
+            n = m
+            if flags & STATUS_ALLOCATED or cur.backing is None:
+                break
+            cur = cur.backing
+            depth += 1
+        e: dict[str, Any] = {"start": pos, "length": m, "depth": depth,
+                             "present": bool(flags & STATUS_ALLOCATED) or (
+                                 cur.format_name == "raw"),
+                             "zero": bool(flags & STATUS_ZERO) or not flags & STATUS_ALLOCATED,
+                             "data": bool(flags & STATUS_DATA)}
+        if cur.format_name == "raw" and cur is not node and not flags:
+            e["present"] = False
+        if host is not None:
+            e["offset"] = host
+        e["_file"] = layers[depth].filename
+        prev = out[-1] if out else None
+        if prev and all(prev[k] == e[k] for k in ("depth", "present", "zero", "data")) and (
+                ("offset" in prev) == ("offset" in e)) and (
+                "offset" not in e or prev["offset"] + prev["length"] == e["offset"]):
+            prev["length"] += m
+        else:
+            out.append(e)
+        pos += m
+    return out
+
+
+def measure(size: int, out_fmt: str, cluster_size: int = 65536, refcount_bits: int = 16,
+            src: BlockNode | None = None, prealloc: str = "off") -> dict[str, int]:
+    """``qemu-img measure``: required and fully-allocated sizes of an output image."""
+    data = 0
+    if src is not None:
+        gran = cluster_size if out_fmt == "qcow2" else 1
+        pos = 0
+        last_end = 0
+        while pos < src.size:
+            z, m, _ = chain_status(src, pos, min(1 << 30, src.size - pos))
+            if not z:
+                a = max(pos // gran * gran, last_end)
+                b = -(-(pos + m) // gran) * gran
+                data += max(0, b - a)
+                last_end = b
+            pos += m
+    elif prealloc != "off":
+        data = size
+    if out_fmt == "raw":
+        return {"required": data if src is not None else size, "fully-allocated": size}
+    full = qcow2_prealloc_size(size, cluster_size, refcount_bits.bit_length() - 1)
+    aligned = -(-size // cluster_size) * cluster_size
+    return {"required": full - aligned + min(data, aligned), "fully-allocated": full}
+
+
+def _refcount_metadata_size(clusters: int, cs: int, order: int) -> int:
+    per_table_cluster = cs // 8
+    per_block = cs * 8 // (1 << order)
+    table = blocks = 0
+    n = 0
+    while True:
+        last = n
+        blocks = -(-(clusters + table + blocks) // per_block)
+        table = -(-blocks // per_table_cluster)
+        n = clusters + blocks + table
+        if n == last:
+            break
+    return (blocks + table) * cs
+
+
+def qcow2_prealloc_size(size: int, cs: int, order: int) -> int:
+    """Image size with every cluster allocated (QEMU's calculation)."""
+    aligned = -(-size // cs) * cs
+    l2e = cs // 8
+    meta = cs
+    nl2e = -(-aligned // cs)
+    nl2e = -(-nl2e // l2e) * l2e
+    meta += nl2e * 8
+    nl1e = -(-nl2e // l2e)
+    meta += -(-nl1e * 8 // cs) * cs
+    meta += _refcount_metadata_size(-(-(meta + aligned) // cs), cs, order)
+    return meta + aligned
