@@ -15,7 +15,8 @@ import collections
 import os
 import selectors
 import threading
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from pemu.core.clock import VirtualClock
 
@@ -50,10 +51,18 @@ class MainLoop:
         self.handlers: dict[str, Callable[[str], None]] = {}
         #: Observers of runstate changes and events (the monitor emits QMP events).
         self.listeners: list[Callable[[str, dict], None]] = []
+        #: The big lock: held by the loop except while it polls; threads that touch
+        #: devices (KVM vCPU threads) take it first.
+        self.bql = threading.RLock()
 
     # --- file descriptors and bottom halves ----------------------------------
     def add_fd(self, fd: int, on_read: Callable[[], None]) -> None:
-        self.sel.register(fd, selectors.EVENT_READ, on_read)
+        try:
+            self.sel.register(fd, selectors.EVENT_READ, on_read)
+        except PermissionError:
+            # Regular files and /dev/null cannot be polled: they are always
+            # readable, so let the handler read them (to EOF) from a bottom half.
+            self.bh(on_read)
 
     def remove_fd(self, fd: int) -> None:
         try:
@@ -127,6 +136,10 @@ class MainLoop:
 
     # --- the loop -----------------------------------------------------------
     def run(self) -> int:
+        with self.bql:
+            return self._run()
+
+    def _run(self) -> int:
         clock = self.clock
         while True:
             if self._requests:
@@ -153,5 +166,10 @@ class MainLoop:
                     timeout = None
                 else:
                     timeout = max(0.0, (nd - clock.now()) / 1e9)
-            for key, _ in self.sel.select(timeout):
+            self.bql.release()
+            try:
+                events = self.sel.select(timeout)
+            finally:
+                self.bql.acquire()
+            for key, _ in events:
                 key.data()

@@ -1,0 +1,1 @@
+"""x86 boards (microvm) and the small PC-legacy devices they need."""
