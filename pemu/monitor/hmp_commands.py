@@ -1,0 +1,230 @@
+"""The HMP command table: names, argument types, help text and handlers.
+
+Each handler is a thin layer over `commands.py` (the single implementation
+of each command) plus, for the HMP-only ones (info registers/mtree/qtree,
+x, xp), the text layout QEMU uses. Argument types follow QEMU's hmp-commands
+args_type letters: '/' format, 'l' expression, 'i' 32-bit expression,
+'s' word or quoted string, 'S' rest of line, '-a' flag; '?' marks optional.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pemu.monitor import commands
+from pemu.monitor.hmp_memdump import memory_dump
+from pemu.monitor.version import version_info
+
+
+@dataclass(frozen=True)
+class HmpCommand:
+    names: tuple[str, ...]
+    args_type: str          # e.g. "fmt:/,addr:l"
+    params: str
+    help: str
+    handler: Callable[[Any, dict[str, Any]], str | None]
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+
+def _qmp(name: str, **args: Any) -> Callable[[Any, dict[str, Any]], None]:
+    def run(session: Any, given: dict[str, Any]) -> None:
+        commands.execute(session.machine, name, {**args, **given})
+    return run
+
+
+# --- info subcommands ------------------------------------------------------------
+def info_status(s: Any, a: dict) -> str:
+    st = commands.query_status(s.machine, None)
+    text = "VM status: " + ("running" if st["running"] else "paused")
+    if not st["running"] and st["status"] != "paused":
+        text += f" ({st['status']})"
+    return text + "\n"
+
+
+def info_registers(s: Any, a: dict) -> str:
+    cpus = s.machine.cpus
+    if a.get("cpustate_all"):
+        chosen = list(cpus)
+    elif a.get("vcpu") is not None:
+        chosen = [c for c in cpus if c.index == a["vcpu"]]
+        if not chosen:
+            return f"CPU#{a['vcpu']} not available\n"
+    else:
+        chosen = [s.current_cpu()] if cpus else []
+    out = []
+    for cpu in chosen:
+        state = cpu.dump_state()
+        out.append(f"\nCPU#{cpu.index}\n{state}" + ("" if state.endswith("\n") else "\n"))
+    return "".join(out) or "No CPU available\n"
+
+
+def info_cpus(s: Any, a: dict) -> str:
+    cur = s.current_cpu()
+    lines = []
+    for info in commands.query_cpus_fast(s.machine, None):
+        mark = "*" if cur is not None and info["cpu-index"] == cur.index else " "
+        lines.append(f"{mark} CPU #{info['cpu-index']}: thread_id={info['thread-id']}\n")
+    return "".join(lines)
+
+
+def info_version(s: Any, a: dict) -> str:
+    v = version_info()
+    q = v["qemu"]
+    return f"{q['major']}.{q['minor']}.{q['micro']} ({v['package']})\n"
+
+
+def info_name(s: Any, a: dict) -> str:
+    name = commands.query_name(s.machine, None).get("name")
+    return f"{name}\n" if name else ""
+
+
+def info_chardev(s: Any, a: dict) -> str:
+    return "".join(f"{c['label']}: filename={c['filename']}\n"
+                   for c in commands.query_chardev(s.machine, None))
+
+
+def info_block(s: Any, a: dict) -> str:
+    out = []
+    for b in commands.query_block(s.machine, None):
+        ins = b.get("inserted")
+        if ins is None:
+            out.append(f"{b['device']}: [not inserted]\n")
+        else:
+            ro = ", read-only" if ins["ro"] else ""
+            out.append(f"{b['device']}: {ins['file']} ({ins['drv']}{ro})\n")
+            if ins.get("backing_file"):
+                out.append(f"    Backing file:     {ins['backing_file']}\n")
+    return "\n".join(out)
+
+
+def info_mtree(s: Any, a: dict) -> str:
+    return "\n".join(s.machine.memory.describe()) + "\n\n"
+
+
+def _prop_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value} (0x{value & (1 << 64) - 1:x})"
+    if value is None:
+        return '""'
+    return f'"{value}"'
+
+
+def info_qtree(s: Any, a: dict) -> str:
+    out = ["bus: main-system-bus\n", "  type System\n"]
+    regions = s.machine.memory.regions()
+    for dev in s.machine.devices:
+        out.append(f'  dev: {dev.type_name}, id "{dev.id or ""}"\n')
+        for name, prop in sorted(dev.properties().items()):
+            out.append(f"    {name} = {_prop_text(prop.__get__(dev))}\n")
+        for r in regions:
+            if getattr(r, "owner", None) is dev:
+                out.append(f"    mmio {r.base:016x}/{r.size:016x}\n")
+    return "".join(out)
+
+
+def info_history(s: Any, a: dict) -> str:
+    return "".join(f"{i}: '{line}'\n" for i, line in enumerate(s.history))
+
+
+INFO_COMMANDS: list[HmpCommand] = [
+    HmpCommand(("block",), "", "", "show info of one block device or all block devices",
+               info_block),
+    HmpCommand(("chardev",), "", "", "show the character devices", info_chardev),
+    HmpCommand(("cpus",), "", "", "show infos for each CPU", info_cpus),
+    HmpCommand(("history",), "", "", "show the command line history", info_history),
+    HmpCommand(("mtree",), "", "", "show memory tree", info_mtree),
+    HmpCommand(("name",), "", "", "show the current VM name", info_name),
+    HmpCommand(("qtree",), "", "", "show device tree", info_qtree),
+    HmpCommand(("registers",), "cpustate_all:-a,vcpu:i?", "[-a|vcpu]",
+               "show the cpu registers (-a: show register info for all cpus; vcpu: specific "
+               "vCPU to query; show the current CPU's registers if no argument is specified)",
+               info_registers),
+    HmpCommand(("status",), "", "", "show the current VM status (running|paused)", info_status),
+    HmpCommand(("version",), "", "", "show the version of QEMU", info_version),
+]
+
+
+# --- top-level commands --------------------------------------------------------
+def cmd_x(s: Any, a: dict) -> str:
+    return memory_dump(s.machine, s.current_cpu(), a["fmt"], a["addr"], physical=False)
+
+
+def cmd_xp(s: Any, a: dict) -> str:
+    return memory_dump(s.machine, s.current_cpu(), a["fmt"], a["addr"], physical=True)
+
+
+def cmd_print(s: Any, a: dict) -> str:
+    fmt, val = a["fmt"], a["val"]
+    f = fmt.format
+    if f == "o":
+        return f"{val:#o}\n".replace("0o", "0")
+    if f == "x":
+        return f"{val:#x}\n"
+    if f == "u":
+        return f"{val}\n"
+    if f == "c":
+        from pemu.monitor.hmp_memdump import _printc
+        return _printc(val & 0xFF) + "\n"
+    return f"{val - (1 << 64) if val >= 1 << 63 else val}\n"
+
+
+def cmd_cpu(s: Any, a: dict) -> str | None:
+    index = a["index"]
+    if not any(c.index == index for c in s.machine.cpus):
+        return "invalid CPU index\n"
+    s.cpu_index = index
+    return None
+
+
+def cmd_memsave(s: Any, a: dict) -> None:
+    commands.execute(s.machine, "memsave", {"val": a["val"], "size": a["size"],
+                                             "filename": a["filename"],
+                                             "cpu-index": s.current_cpu().index})
+
+
+def cmd_info(s: Any, a: dict) -> str:
+    # HmpSession.run() dispatches "info X" itself; this only serves a bare "info".
+    return s.help_text("info")
+
+
+def cmd_help(s: Any, a: dict) -> str:
+    return s.help_text(a.get("name"))
+
+
+TOP_COMMANDS: list[HmpCommand] = [
+    HmpCommand(("cont", "c"), "", "", "resume emulation", _qmp("cont")),
+    HmpCommand(("cpu",), "index:i", "index", "set the default CPU", cmd_cpu),
+    HmpCommand(("help", "?"), "name:S?", "[cmd]", "show the help", cmd_help),
+    HmpCommand(("info",), "item:s?", "[subcommand]",
+               "show various information about the system state", cmd_info),
+    HmpCommand(("memsave",), "val:l,size:i,filename:s", "addr size file",
+               "save to disk virtual memory dump starting at 'addr' of size 'size'",
+               cmd_memsave),
+    HmpCommand(("pmemsave",), "val:l,size:i,filename:s", "addr size file",
+               "save to disk physical memory dump starting at 'addr' of size 'size'",
+               _qmp("pmemsave")),
+    HmpCommand(("print", "p"), "fmt:/,val:l", "/fmt expr",
+               "print expression value (use $reg for CPU register access)", cmd_print),
+    HmpCommand(("quit", "q"), "", "", "quit the emulator", _qmp("quit")),
+    HmpCommand(("stop", "s"), "", "", "stop emulation", _qmp("stop")),
+    HmpCommand(("system_powerdown",), "", "", "send system power down event",
+               _qmp("system_powerdown")),
+    HmpCommand(("system_reset",), "", "", "reset the system", _qmp("system_reset")),
+    HmpCommand(("x",), "fmt:/,addr:l", "/fmt addr", "virtual memory dump starting at 'addr'",
+               cmd_x),
+    HmpCommand(("xp",), "fmt:/,addr:l", "/fmt addr", "physical memory dump starting at 'addr'",
+               cmd_xp),
+]
+
+
+def find(table: list[HmpCommand], name: str) -> HmpCommand | None:
+    for cmd in table:
+        if name in cmd.names:
+            return cmd
+    return None
