@@ -165,7 +165,7 @@ def measure(size: int, out_fmt: str, cluster_size: int = 65536, refcount_bits: i
     elif prealloc != "off":
         data = size
     if out_fmt == "raw":
-        return {"required": data if src is not None else size, "fully-allocated": size}
+        return {"required": size, "fully-allocated": size}
     full = qcow2_prealloc_size(size, cluster_size, refcount_bits.bit_length() - 1)
     aligned = -(-size // cluster_size) * cluster_size
     return {"required": full - aligned + min(data, aligned), "fully-allocated": full}
