@@ -93,6 +93,8 @@ class Qcow2Node(BlockNode):
         if h.incompatible_features & INCOMPAT_CORRUPT and not self.readonly and not check_mode:
             raise ImageCorrupt("qcow2: Image is corrupt; cannot be opened read/write")
         self._load_l1()
+        self.snapshot_table_bytes = 0
+        self._check_overlaps()  # fixed tables first, before reading through them
         self.refcounts = Refcounts(file, h, self._header_write)
         self.snapshots, self.snapshot_table_bytes = parse_table(
             file, h.snapshots_offset, h.nb_snapshots, self.cs, fsize)
@@ -127,7 +129,7 @@ class Qcow2Node(BlockNode):
         regions = [("header", 0, self.cs),
                    ("active L1 table", h.l1_table_offset, h.l1_size * 8),
                    ("refcount table", h.refcount_table_offset, h.refcount_table_clusters * self.cs)]
-        if h.nb_snapshots:
+        if h.nb_snapshots and self.snapshot_table_bytes:
             regions.append(("snapshot table", h.snapshots_offset, self.snapshot_table_bytes))
         regions = [(n, o, (o + ln + self.cs - 1) & ~(self.cs - 1)) for n, o, ln in regions if ln]
         for i, (n1, s1, e1) in enumerate(regions):

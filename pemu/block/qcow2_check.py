@@ -60,9 +60,6 @@ class _Refs:
     def get(self, c: int) -> int:
         return self.a[c] if c < self.n else self.extra.get(c, 0)
 
-    def highest(self) -> int:
-        return max(self.extra, default=self.n - 1)
-
 
 def _say(quiet: bool, msg: str) -> None:
     if not quiet:
@@ -181,10 +178,12 @@ def check_image(node: Qcow2Node, fix: str | None = None, quiet: bool = False) ->
     _count_bitmaps(node, refs, res, quiet)
 
     # compare stored refcounts with counted references
-    nclusters = max(refs.n, refs.highest() + 1)
+    # in-file clusters, plus clusters referenced beyond the end (never a
+    # range up to a hostile offset: that could be 2^47 iterations)
+    candidates = list(range(refs.n)) + sorted(refs.extra)
     fixes: list[tuple[int, int]] = []
     highest = 0
-    for c in range(nclusters):
+    for c in candidates:
         stored = rc.get(c)
         counted = refs.get(c)
         if stored or counted:

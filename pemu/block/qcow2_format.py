@@ -146,6 +146,10 @@ class Header:
         else:
             h.header_length = 72
             h.refcount_order = 4
+        if h.refcount_table_clusters * h.cluster_size > MAX_REFTABLE_BYTES:
+            raise ImageCorrupt("Reference count table too large")
+        if h.l1_size * 8 > MAX_L1_BYTES:
+            raise ImageCorrupt("Active L1 table too large")
         if h.refcount_order > 6:
             raise ImageCorrupt("Reference count entry width too large; may not exceed 64 bits")
         if h.crypt_method:

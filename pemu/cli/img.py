@@ -152,7 +152,7 @@ def cmd_info(args: list[str]) -> int:
             chain = True
     if len(rest) != 1:
         raise Usage("Expecting one image file name")
-    node = open_image(rest[0], fmt, readonly=True, backing=chain)
+    node = open_image(rest[0], fmt, readonly=True)
     try:
         infos = []
         cur: BlockNode | None = node
