@@ -10,7 +10,8 @@ raises a GuestTrap carrying `k`, the index of the faulting instruction.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pemu.core.memory import PAGE_BITS, AddressSpace
 

@@ -10,7 +10,7 @@ blocks (self-modifying code).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pemu.core.memory import PAGE_BITS, AddressSpace, BusError, RamRegion
 from pemu.target.riscv import mmu

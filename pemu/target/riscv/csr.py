@@ -8,7 +8,7 @@ is an illegal instruction, which is how OpenSBI probes for features.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pemu.target.riscv.trap import ILLEGAL_INSN, Trap
 

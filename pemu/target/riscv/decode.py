@@ -11,9 +11,9 @@ extracted; `Args` carries them to the handler.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable
 
 
 def sext(value: int, bits: int) -> int:

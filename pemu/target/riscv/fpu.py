@@ -223,23 +223,22 @@ def make_ops(width: str):
             return out
         return f
 
-    return {
-        f"FADD_{width.upper()}": arith("+"), f"FSUB_{width.upper()}": arith("-"),
-        f"FMUL_{width.upper()}": arith("*"), f"FDIV_{width.upper()}": arith("/"),
-        f"FSQRT_{width.upper()}": fsqrt,
-        f"FMIN_{width.upper()}": minmax(False), f"FMAX_{width.upper()}": minmax(True),
-        f"FSGNJ_{width.upper()}": sgnj(0), f"FSGNJN_{width.upper()}": sgnj(1),
-        f"FSGNJX_{width.upper()}": sgnj(2),
-        f"FEQ_{width.upper()}": cmp("eq"), f"FLT_{width.upper()}": cmp("lt"),
-        f"FLE_{width.upper()}": cmp("le"), f"FCLASS_{width.upper()}": fclass,
-        f"FMADD_{width.upper()}": fma(False, False), f"FMSUB_{width.upper()}": fma(False, True),
-        f"FNMSUB_{width.upper()}": fma(True, False), f"FNMADD_{width.upper()}": fma(True, True),
-        f"FCVT_W_{width.upper()}": to_int(True, 32), f"FCVT_WU_{width.upper()}": to_int(False, 32),
-        f"FCVT_L_{width.upper()}": to_int(True, 64), f"FCVT_LU_{width.upper()}": to_int(False, 64),
-        f"FCVT_{width.upper()}_W": from_int(True, 32), f"FCVT_{width.upper()}_WU": from_int(False, 32),
-        f"FCVT_{width.upper()}_L": from_int(True, 64), f"FCVT_{width.upper()}_LU": from_int(False, 64),
-        "_wide": wide,
+    W = width.upper()
+    ops = {
+        "FADD": arith("+"), "FSUB": arith("-"), "FMUL": arith("*"), "FDIV": arith("/"),
+        "FSQRT": fsqrt, "FMIN": minmax(False), "FMAX": minmax(True),
+        "FSGNJ": sgnj(0), "FSGNJN": sgnj(1), "FSGNJX": sgnj(2),
+        "FEQ": cmp("eq"), "FLT": cmp("lt"), "FLE": cmp("le"), "FCLASS": fclass,
+        "FMADD": fma(False, False), "FMSUB": fma(False, True),
+        "FNMSUB": fma(True, False), "FNMADD": fma(True, True),
     }
+    out = {f"{name}_{W}": fn for name, fn in ops.items()}
+    for suffix, signed, nbits in (("W", True, 32), ("WU", False, 32),
+                                  ("L", True, 64), ("LU", False, 64)):
+        out[f"FCVT_{suffix}_{W}"] = to_int(signed, nbits)
+        out[f"FCVT_{W}_{suffix}"] = from_int(signed, nbits)
+    out["_wide"] = wide
+    return out
 
 
 def round_int(x: float, rm: int) -> int:

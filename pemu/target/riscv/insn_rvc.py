@@ -7,7 +7,7 @@ EXPAND maps (quadrant, funct3) to the expansion of that row of the listing.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 def _b(h: int, hi: int, lo: int) -> int:

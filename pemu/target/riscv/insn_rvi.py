@@ -167,7 +167,14 @@ def _rr(expr: str):
     return lambda c, a: c.w(a.rd, expr.format(x=c.r(a.rs1), y=c.r(a.rs2)))
 
 
-trans_add = _rr("({x} + {y}) & M")
+def trans_add(c, a):
+    if a.rs1 == 0 or a.rs2 == 0:  # c.mv and friends: a plain copy
+        c.w(a.rd, c.r(a.rs1 or a.rs2))
+    else:
+        c.w(a.rd, f"({c.r(a.rs1)} + {c.r(a.rs2)}) & M")
+
+
+
 trans_sub = _rr("({x} - {y}) & M")
 trans_sll = _rr("({x} << ({y} & 63)) & M")
 trans_slt = _rr("int(({x} ^ SB) < ({y} ^ SB))")

@@ -215,34 +215,45 @@ def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> 
     regs = sorted(ctx.reads | ctx.writes)
     written = sorted(ctx.writes)
     wb = "; ".join(f"X[{n}] = x{n}" for n in written)
-    out = [f"def {name}(X, F, c):", "    R = c.tlb_r; W = c.tlb_w; k = 0"]
+    faults = any(ln.startswith("k = ") for ln in ctx.lines)
+    head = "R = c.tlb_r; W = c.tlb_w" if ctx.uses_mem else ""
+    if faults:
+        head += ("; " if head else "") + "k = 0"
+    out = [f"def {name}(X, F, c):"]
+    if head:
+        out.append("    " + head)
     if regs:
         out.append("    " + "; ".join(f"x{n} = X[{n}]" for n in regs))
     if ctx.fp_dirty:
         out.append("    c.mark_fs_dirty()")
     loop = ctx.cond is not None and ctx.taken == start_pc
-    out.append("    try:")
+    pad = "        " if faults else "    "
+    body: list[str] = []
     if loop:
         # A block that branches back to its own start runs as a Python loop
         # (bounded so interrupts and timers are still seen).
-        out.append("        it = 0")
-        out.append("        while True:")
-        out += ["            " + ln for ln in ctx.lines]
-        out.append(f"            if {ctx.cond}:")
-        out.append("                it += 1")
-        out.append("                if it < 256: continue")
-        out.append(f"                npc = {start_pc}")
-        out.append("            else:")
-        out.append(f"                npc = {ctx.next_pc}")
-        out.append("            break")
+        body.append("it = 0")
+        body.append("while True:")
+        body += ["    " + ln for ln in ctx.lines]
+        body.append(f"    if {ctx.cond}:")
+        body.append("        it += 1")
+        body.append("        if it < 256: continue")
+        body.append(f"        npc = {start_pc}")
+        body.append("    else:")
+        body.append(f"        npc = {ctx.next_pc}")
+        body.append("    break")
     else:
-        out += ["        " + ln for ln in ctx.lines]
-        out.append(f"        npc = {ctx.npc}")
-    out.append("    except Trap as e:")
-    if wb:
-        out.append("        " + wb)
-    out.append(f"        e.k = k + {'it * ' + str(count) if loop else '0'}")
-    out.append("        raise")
+        body += ctx.lines
+        body.append(f"npc = {ctx.npc}")
+    if faults:
+        out.append("    try:")
+    out += [pad + ln for ln in body]
+    if faults:
+        out.append("    except Trap as e:")
+        if wb:
+            out.append("        " + wb)
+        out.append(f"        e.k = k{' + it * ' + str(count) if loop else ''}")
+        out.append("        raise")
     if wb:
         out.append("    " + wb)
     if loop:
@@ -253,7 +264,9 @@ def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> 
 
 def insn_source(ctx: TransCtx, name: str = "ti") -> str:
     """A tier-0 function for one instruction: state lives in X directly."""
-    out = [f"def {name}(X, F, c):", "    R = c.tlb_r; W = c.tlb_w"]
+    out = [f"def {name}(X, F, c):"]
+    if ctx.uses_mem:
+        out.append("    R = c.tlb_r; W = c.tlb_w")
     if ctx.fp_dirty:
         out.append("    c.mark_fs_dirty()")
     out += ["    " + ln for ln in ctx.lines]

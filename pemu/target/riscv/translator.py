@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pemu.accel.tcg.code_cache import CodeCache
 from pemu.target.riscv import (
     insn_rva,
     insn_rvc,
@@ -52,6 +53,15 @@ class Translator:
     def __init__(self, ram_buf: Any, tier: int = 1) -> None:
         self.globals = dict(GLOBALS, RAM=ram_buf)
         self.tier = tier
+        self._decoded: dict[int, tuple[Any, Any]] = {}
+        self.code_cache = CodeCache()
+
+    def _decode(self, word: int) -> tuple[Any, Any]:
+        got = self._decoded.get(word)
+        if got is None:
+            insn = DECODER.decode(word) if word else None
+            got = self._decoded[word] = (insn, insn.extract(word) if insn else None)
+        return got
 
     def translate(self, cpu: Any, vpc: int, ppc: int, fs_on: bool):
         """Returns ((fn, count, pcs), physical pages) for the block at vpc."""
@@ -61,9 +71,14 @@ class Translator:
         pcs: list[int] = []
         pages = {ppc >> 12}
         pc, pa = vpc, ppc
+        ram_base, buf = cpu.ram_base, cpu.ram.buf
+        ram_last = cpu.ram_end - 2
         while True:
             try:
-                h = cpu.fetch16(pa, pc)
+                if ram_base <= pa <= ram_last:
+                    h = buf[pa - ram_base] | (buf[pa - ram_base + 1] << 8)
+                else:
+                    h = cpu.fetch16(pa, pc)
                 if h & 3 == 3:
                     if (pc & 0xFFF) == 0xFFE:
                         pa2 = cpu.fetch_phys(pc + 2)
@@ -80,11 +95,11 @@ class Translator:
                 ctx.end(str(pc))  # fault on a later fetch: stop before it
                 break
             ctx.pc, ctx.ilen, ctx.word, ctx.index = pc, ilen, raw, len(pcs)
-            insn = DECODER.decode(word) if word else None
+            insn, args = self._decode(word)
             if insn is None:
                 ctx.illegal(raw)
             else:
-                insn.trans(ctx, insn.extract(word))
+                insn.trans(ctx, args)
             pcs.append(pc)
             if ctx.stop:
                 break
@@ -98,7 +113,7 @@ class Translator:
         else:
             src = insn_source(ctx)
         ns: dict = {}
-        exec(compile(src, f"<tb {vpc:#x}>", "exec"), self.globals, ns)
+        exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
         fn = ns["tb" if mode == "block" else "ti"]
         fn.source = src
         return (fn, len(pcs), tuple(pcs)), pages
