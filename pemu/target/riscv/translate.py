@@ -238,6 +238,7 @@ def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> 
         body.append(f"    if {ctx.cond}:")
         body.append("        it += 1")
         body.append("        if it < 256: continue")
+        body.append("        it -= 1")  # the dispatcher counts one pass itself
         body.append(f"        npc = {start_pc}")
         body.append("    else:")
         body.append(f"        npc = {ctx.next_pc}")
