@@ -631,8 +631,6 @@ class Qcow2Node(BlockNode):
             if self._dirty_marked:
                 self.file.flush()
                 self._set_incompat(self.hdr.incompatible_features & ~INCOMPAT_DIRTY)
-            if self._wrote:
-                self.file.flush()
         finally:
             self.file.close()
             if self.data_file is not None:

@@ -267,6 +267,7 @@ def cmd_convert(args: list[str]) -> int:
                           "bitmaps", "salvage", "force-share"])
     fmt, ofmt, backing, bfmt, comp, o = None, "raw", None, None, False, {}
     sparse, progress, quiet, no_create, target_zero = 4096, False, False, False, False
+    cache = "unsafe"
     for k, v in opts:
         if k == "-f":
             fmt = v
@@ -290,6 +291,8 @@ def cmd_convert(args: list[str]) -> int:
             no_create = True
         elif k == "--target-is-zero":
             target_zero = True
+        elif k == "-t":
+            cache = v
     _normalise_opts(o)
     if len(rest) < 2:
         raise Usage("Expecting image file name")
@@ -317,7 +320,8 @@ def cmd_convert(args: list[str]) -> int:
             bar = Progress(progress and not quiet, total)
             convert(srcs, dst, compressed=comp, sparse_size=sparse,
                     target_fresh=not no_create or target_zero, progress=bar.update)
-            dst.flush()
+            if cache not in ("unsafe",):  # qemu-img's default for convert is unsafe
+                dst.flush()
             bar.finish()
         finally:
             dst.close()

@@ -49,7 +49,8 @@ def test_info_json_matches_qemu(tmp_path):
                 d.pop("actual-size", None)
             assert pj == qj
         else:
-            strip = lambda s: [x for x in s.splitlines() if not x.startswith("disk size")]
+            def strip(s):
+                return [x for x in s.splitlines() if not x.startswith("disk size")]
             assert strip(p) == strip(q)
 
 
@@ -107,7 +108,8 @@ def test_snapshots_both_ways(tmp_path):
     assert_clean(img)
     listing = qemu_img("snapshot", "-l", img).stdout
     assert "one" in listing and "two" in listing
-    strip = lambda s: [ln.split()[:2] for ln in s.splitlines()]
+    def strip(s):
+        return [ln.split()[:2] for ln in s.splitlines()]
     assert strip(pemu_img("snapshot", "-l", img).stdout) == strip(listing)
     pemu_img("snapshot", "-a", "one", img)
     assert_clean(img)

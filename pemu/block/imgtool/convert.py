@@ -10,7 +10,8 @@ contiguous pieces so the target allocates clusters in batches.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..node import BlockNode, chain_status
 
@@ -49,81 +50,115 @@ class Progress:
 def convert(sources: list[BlockNode], dst: BlockNode, *, compressed: bool = False,
             sparse_size: int = 4096, target_fresh: bool = True,
             progress: Callable[[int], None] | None = None) -> None:
-    """Copy the concatenation of ``sources`` into ``dst``."""
+    """Copy the concatenation of ``sources`` into ``dst``.
+
+    Reading and writing overlap: the target is written by one worker thread
+    (so the target node is only ever touched by that thread) while the main
+    thread reads the next chunk into another of three rotating buffers.
+    """
     base = 0
     gran = max(sparse_size, dst.cluster_size or 0) if sparse_size else 0
-    if compressed:
-        gran = dst.cluster_size
     zero = bytes(CHUNK)
-    buf = bytearray(CHUNK)
-    mv = memoryview(buf)
     skip_zero = target_fresh and dst.backing is None
-    for src in sources:
-        if compressed:
+    if compressed:
+        buf = bytearray(CHUNK)
+        for src in sources:
             _convert_compressed(src, dst, base, buf, zero, skip_zero, progress)
             base += src.size
-            continue
-        pos = 0
-        while pos < src.size:
-            want = min(CHUNK, src.size - pos)
-            is_zero, n, _depth = chain_status(src, pos, want)
-            if is_zero:
-                if not skip_zero:
-                    dst.write_zeroes(base + pos, n)
+        return
+    bufs = [bytearray(CHUNK) for _ in range(3)]
+    pending: list[Future | None] = [None] * len(bufs)
+    k = 0
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        def submit(fn: Callable, *args: object) -> Future:
+            return writer.submit(fn, *args)
+
+        last: Future | None = None
+        for src in sources:
+            pos = 0
+            while pos < src.size:
+                want = min(CHUNK, src.size - pos)
+                is_zero, n, _depth = chain_status(src, pos, want)
+                if is_zero:
+                    if not skip_zero:
+                        last = submit(dst.write_zeroes, base + pos, n)
+                    pos += n
+                    if progress:
+                        progress(base + pos)
+                    continue
+                end = pos + n  # extend the data run while the next runs are data too
+                while end - pos < want:
+                    z, m, _ = chain_status(src, end, pos + want - end)
+                    if z:
+                        break
+                    end += m
+                n = end - pos
+                if pending[k] is not None:
+                    pending[k].result()  # the buffer is free again
+                buf = bufs[k]
+                part = memoryview(buf)[:n]
+                if hasattr(src, "read_into"):
+                    src.read_into(pos, part)
+                else:
+                    part[:] = src.read(pos, n)
+                if gran:
+                    last = submit(_write_sparse, dst, base + pos, buf, n, gran, zero, skip_zero)
+                else:
+                    last = submit(dst.write, base + pos, bytes(part))
+                pending[k] = last
+                k = (k + 1) % len(bufs)
                 pos += n
                 if progress:
                     progress(base + pos)
-                continue
-            # extend the data run to fill the chunk when the next runs are data too
-            end = pos + n
-            while end - pos < want:
-                z, m, _ = chain_status(src, end, pos + want - end)
-                if z:
-                    break
-                end += m
-            n = end - pos
-            part = mv[:n]
-            if hasattr(src, "read_into"):
-                src.read_into(pos, part)
-            else:
-                part[:] = src.read(pos, n)
-            if gran:
-                _write_sparse(dst, base + pos, buf, n, gran, zero, skip_zero)
-            else:
-                dst.write(base + pos, part)
-            pos += n
-            if progress:
-                progress(base + pos)
-        base += src.size
+            base += src.size
+        for f in pending:
+            if f is not None:
+                f.result()
+        if last is not None:
+            last.result()
+
+
+def _zero_granules(buf: bytearray, off: int, n: int, gran: int,
+                   zg: bytes) -> Iterator[int]:
+    """Offsets (in ``buf``) of granules aligned to the guest offset that are all zero.
+
+    ``bytearray.find`` of a granule of zeros skips data at memchr speed and
+    never copies; an aligned zero granule is always found at or before itself.
+    """
+    pos = 0
+    while pos < n:
+        i = buf.find(zg, pos, n)
+        if i < 0:
+            return
+        g = i + (-(off + i)) % gran
+        if g + gran > n:
+            return
+        if buf.find(zg, g, g + gran) == g:
+            yield g
+            pos = g + gran
+        else:
+            pos = g
 
 
 def _write_sparse(dst: BlockNode, off: int, buf: bytearray, n: int, gran: int,
                   zero: bytes, skip_zero: bool) -> None:
+    """Write ``buf[:n]`` at ``off``, leaving zero granules out (or zeroing them)."""
     mv = memoryview(buf)
-    if buf[:n] == zero[:n]:
+    runs: list[list[int]] = []  # merged zero runs [start, end)
+    for g in _zero_granules(buf, off, n, gran, zero[:gran]):
+        if runs and runs[-1][1] == g:
+            runs[-1][1] = g + gran
+        else:
+            runs.append([g, g + gran])
+    pos = 0
+    for a, b in runs:
+        if a > pos:
+            dst.write(off + pos, mv[pos:a])
         if not skip_zero:
-            dst.write_zeroes(off, n)
-        return
-    i = 0
-    run_start = 0
-    in_data = False
-    # granules aligned to the guest offset
-    first = min(n, gran - (off % gran)) if off % gran else min(n, gran)
-    bounds = [0, first]
-    while bounds[-1] < n:
-        bounds.append(min(n, bounds[-1] + gran))
-    for i in range(len(bounds) - 1):
-        a, b = bounds[i], bounds[i + 1]
-        z = buf[a:b] == zero[: b - a]
-        if not z and not in_data:
-            run_start, in_data = a, True
-        elif z and in_data:
-            dst.write(off + run_start, mv[run_start:a])
-            in_data = False
-        if z and not skip_zero:
             dst.write_zeroes(off + a, b - a)
-    if in_data:
-        dst.write(off + run_start, mv[run_start:n])
+        pos = b
+    if pos < n:
+        dst.write(off + pos, mv[pos:n])
 
 
 def _convert_compressed(src: BlockNode, dst: BlockNode, base: int, buf: bytearray,
