@@ -115,6 +115,11 @@ def build_machine(opts: Options, prog: str = PROG) -> Any:
             props["icount_shift"] = int(iv.get("shift", "0"))
         except ValueError:
             raise OptionError(f"-icount {icount}: shift must be an integer") from None
+        if not 0 <= props["icount_shift"] <= 10:
+            raise OptionError(f"-icount {icount}: shift must be between 0 and 10")
+        if iv.get("sleep", "on") not in ("on", "off"):
+            raise OptionError(f"-icount {icount}: sleep must be on or off")
+        props["icount_sleep"] = iv.get("sleep", "on") == "on"
     for opt, prop in (("kernel", "kernel"), ("initrd", "initrd"), ("append", "append"),
                       ("bios", "bios"), ("dtb", "dtb"), ("name", "name")):
         if opts.get(opt) is not None:

@@ -1,32 +1,42 @@
 """The virtual clock (QEMU_CLOCK_VIRTUAL) and timers on it.
 
-By default guest time follows host time while the machine runs and stands
-still while it is stopped. With -icount shift=N it is a function of executed
-instructions (2**N ns each), so a run is deterministic; an idle vCPU then
-warps time forward to the next timer instead of sleeping.
+Two policies:
+
+- host time (KVM): guest time follows the host clock while the machine runs
+  and stands still while it is stopped.
+- instruction count (TCG, -icount shift=N): while vCPUs run, time is a
+  function of executed instructions (2**N ns each); while they idle it jumps
+  to the next timer deadline, after sleeping that long in real time when
+  `sleep` is on (QEMU's -icount sleep=on), at once when off. Runs without
+  outside input are then deterministic. A software CPU is far slower than
+  hardware; counting time in instructions keeps a guest's timer interrupts
+  from swamping it (at 1-10 guest MIPS a 100 Hz tick on host time would eat
+  most of the CPU), which is why TCG boards use it by default.
 """
 from __future__ import annotations
 
 import heapq
 import itertools
 import time
-from typing import Callable
+from collections.abc import Callable
 
 NS_PER_SEC = 1_000_000_000
 
 
 class VirtualClock:
-    def __init__(self, icount_shift: int | None = None) -> None:
+    def __init__(self, icount_shift: int | None = None, sleep: bool = True) -> None:
         self.icount_shift = icount_shift
+        self.sleep = sleep
         self.icount_fn: Callable[[], int] = lambda: 0
         self._offset = time.monotonic_ns()
         self._stopped_at: int | None = None
         self._warp = 0
-        self._timers: list[tuple[int, int, "Timer"]] = []
+        self._timers: list[tuple[int, int, Timer]] = []
         self._seq = itertools.count()
 
     @property
     def deterministic(self) -> bool:
+        """Time counts instructions (QEMU -icount)."""
         return self.icount_shift is not None
 
     def now(self) -> int:
@@ -56,7 +66,7 @@ class VirtualClock:
         return max(1, ns >> self.icount_shift)
 
     # --- timers -----------------------------------------------------------
-    def _arm(self, timer: "Timer") -> None:
+    def _arm(self, timer: Timer) -> None:
         heapq.heappush(self._timers, (timer.expire, next(self._seq), timer))
 
     def next_deadline(self) -> int | None:

@@ -17,6 +17,9 @@ from pemu.qom.object import parse_size
 class Machine(Object):
     kind = "machine"
     default_ram: ClassVar[int] = 128 << 20
+    #: None: guest time follows the host (KVM). A number: time counts
+    #: instructions at 2**shift ns each (TCG; see core/clock.py for why).
+    default_icount_shift: ClassVar[int | None] = None
     max_cpus: ClassVar[int] = 1
 
     ram_size = Property(int, None, "guest RAM in bytes (-m)")
@@ -25,12 +28,15 @@ class Machine(Object):
 
     def __init__(self, **props: Any) -> None:
         icount = props.pop("icount_shift", None)
+        if icount is None:
+            icount = self.default_icount_shift
+        icount_sleep = props.pop("icount_sleep", True)
         if "ram_size" in props and props["ram_size"] is not None:
             props["ram_size"] = parse_size(props["ram_size"], "M")
         super().__init__(**props)
         if self.ram_size is None:
             self.ram_size = self.default_ram
-        self.clock = VirtualClock(icount)
+        self.clock = VirtualClock(icount, icount_sleep)
         self.loop = MainLoop(self.clock)
         self.memory = AddressSpace("memory")
         self.cpus: list[Any] = []

@@ -15,6 +15,7 @@ import collections
 import os
 import selectors
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -157,19 +158,27 @@ class MainLoop:
                     deadline = nd
                 idle = self.cpus.run_slice(deadline)
             timeout: float | None = 0.0
+            warp_to = None
             if idle and not self._requests and not self._bhs and self.exit_code is None:
                 nd = clock.next_deadline()
-                if clock.deterministic and self.running and nd is not None:
-                    clock.warp_to(nd)
-                    timeout = 0.0
-                elif nd is None:
+                if nd is None:
                     timeout = None
+                elif clock.deterministic and self.running:
+                    # idle vCPUs under instruction-count time: skip to the deadline,
+                    # after that long in real time unless sleep=off
+                    warp_to = nd
+                    timeout = max(0.0, (nd - clock.now()) / 1e9) if clock.sleep else 0.0
                 else:
                     timeout = max(0.0, (nd - clock.now()) / 1e9)
             self.bql.release()
             try:
+                start = time.monotonic_ns()
                 events = self.sel.select(timeout)
             finally:
                 self.bql.acquire()
+            if warp_to is not None:
+                if events and clock.sleep:
+                    warp_to = min(warp_to, clock.now() + time.monotonic_ns() - start)
+                clock.warp_to(warp_to)
             for key, _ in events:
                 key.data()

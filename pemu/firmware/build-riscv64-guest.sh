@@ -20,6 +20,7 @@ make ARCH=riscv CROSS_COMPILE=$cross tinyconfig >/dev/null
 make ARCH=riscv CROSS_COMPILE=$cross olddefconfig >/dev/null
 make -j"$(nproc)" ARCH=riscv CROSS_COMPILE=$cross Image >/dev/null
 cp arch/riscv/boot/Image "$here/linux-riscv64-Image"
+cp COPYING "$here/COPYING.linux"
 kver=$(make -s ARCH=riscv kernelversion)
 cd "$work"
 
@@ -32,8 +33,9 @@ cd busybox-src
 make ARCH=riscv CROSS_COMPILE=$cross defconfig >/dev/null
 sed -i 's/^# CONFIG_STATIC is not set/CONFIG_STATIC=y/; s/^CONFIG_TC=y/# CONFIG_TC is not set/' .config
 make -j"$(nproc)" ARCH=riscv CROSS_COMPILE=$cross >/dev/null
-bbver=$(make -s kernelversion 2>/dev/null || echo "1.35")
+cp LICENSE "$here/COPYING.busybox"
 cd "$work"
+bbver=$(ls busybox_*.dsc | sed 's/^busybox_//; s/\.dsc$//')
 
 # --- initramfs: uncompressed cpio (the kernel then needs no gunzip at boot) -----
 r=$(mktemp -d)
@@ -47,6 +49,6 @@ rm -rf "$r"
 
 cat > "$here/guest-versions.txt" <<INFO
 linux-riscv64-Image: Linux $kver from Debian package linux-source-6.1 ($(dpkg-query -W -f='${Version}' linux-source-6.1)), GPL-2.0 (COPYING.linux)
-initramfs-riscv64.cpio: busybox $bbver from Debian source package busybox ($(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo "bookworm")), GPL-2.0 (COPYING.busybox)
+initramfs-riscv64.cpio: busybox from Debian source package busybox ($bbver), GPL-2.0 (COPYING.busybox)
 INFO
 echo "built $here/linux-riscv64-Image and $here/initramfs-riscv64.cpio"

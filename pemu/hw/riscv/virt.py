@@ -59,6 +59,7 @@ class VirtMachine(Machine):
     description = "RISC-V VirtIO board"
     aliases = ("virt-7.2",)
     default_ram = 128 * MiB
+    default_icount_shift = 5  # 32 ns per instruction while busy
     max_cpus = 8
 
     kernel = Property(str, None, "Linux kernel or ELF image (-kernel)")
