@@ -223,6 +223,7 @@ def _main(argv: list[str]) -> int:
                 chardev.close()
             except Exception:
                 pass
+        _close_drives(machine)
     return code
 
 
@@ -259,6 +260,15 @@ def _setup_drives(machine: Any, opts: Options) -> None:
         apply_drive_options(machine, opts)
     except ValueError as e:
         raise OptionError(str(e)) from None
+
+
+def _close_drives(machine: Any) -> None:
+    """Flush and close the disks (a -snapshot overlay disappears here)."""
+    try:
+        from pemu.cli.drive_options import close_drives
+    except ImportError:
+        return
+    close_drives(machine)
 
 
 if __name__ == "__main__":
