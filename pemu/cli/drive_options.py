@@ -29,6 +29,7 @@ Bad input raises ``ValueError`` with QEMU's wording, prefixed by the option
 from __future__ import annotations
 
 import atexit
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -265,6 +266,10 @@ def open_drive(spec: DriveSpec, global_snapshot: bool = False) -> Drive | None:
     snapshot = (spec.snapshot or global_snapshot) and not spec.readonly
     fmt = spec.fmt
     probed_raw = False
+    try:
+        os.stat(spec.file)
+    except OSError as e:  # (open_image words this one twice when a format is given)
+        raise ValueError(f"{spec.where}: Could not open '{spec.file}': {e.strerror}") from None
     try:
         if fmt is None:
             from pemu.block.open import probe_format
