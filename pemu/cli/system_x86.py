@@ -183,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         die(PROG, f"cannot set up guest memory 'pc.ram': {e.strerror}")
     machine.kernel, machine.initrd = kernel, initrd
     machine.cmdline = opts.get("append") or ""
+    if "xsave" in cpu.minus:
+        # PVM hosts show the guest their native XSAVE bit whatever KVM_SET_CPUID2 says
+        # (only the bits KVM_GET_SUPPORTED_CPUID lists can be cleared), and CPL0 xrstor
+        # is not emulated there: tell Linux too, as a kernel parameter.
+        machine.cmdline = (machine.cmdline + " noxsave").strip()
     machine.no_reboot = opts.has("no-reboot")
 
     def warn(msg: str) -> None:

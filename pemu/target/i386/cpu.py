@@ -40,7 +40,7 @@ class Segment:
     dpl: int = 0
     db: int = 0
     s: int = 1
-    l: int = 0
+    l: int = 0  # noqa: E741 - the descriptor L (long mode) bit
     g: int = 0
     unusable: int = 0
 

@@ -170,9 +170,7 @@ def build_cpuid(cfg: CpuConfig, supported: list[CpuidLeaf]) -> tuple[list[CpuidL
             set_bit(found[0], found[1], False)
     if "xsave" in removed:
         # No XSAVE: the state-component leaf is meaningless (QEMU drops it too).
-        for leaf in leaves:
-            if leaf.function == 0xD:
-                leaf.eax = leaf.ebx = leaf.ecx = leaf.edx = 0
+        leaves = [leaf for leaf in leaves if leaf.function != 0xD]
 
     leaf0 = _find(leaves, 0)
     leaf1 = _find(leaves, 1)
