@@ -93,3 +93,35 @@ def test_smp2_brings_up_two_vcpus(guest: Path) -> None:
     assert "cpu 1 up" in r.stdout
     assert "cpus: 2" in r.stdout
     assert r.returncode == 0
+
+
+def test_virtio_mmio_slot_answers(guest: Path) -> None:
+    """A virtio-rng in slot 0 (0xfeb00000): the guest reads the transport's Version (2)."""
+    from pemu.accel.kvm.accel import KvmAccel
+    from pemu.chardev.base import Chardev
+    from pemu.hw.i386.microvm import Microvm
+    from pemu.hw.virtio.virtio_rng import VirtioRng
+    from pemu.target.i386.cpuid import parse_cpu_option
+
+    out = bytearray()
+
+    class Capture(Chardev):
+        def write(self, data: bytes) -> None:
+            out.extend(data)
+
+    m = Microvm(ram_size="64M")
+    m.build()
+    m.add_virtio(VirtioRng())
+    accel = KvmAccel(m.loop, m.memory, m.io, 1, parse_cpu_option(CPU))
+    m.attach_accel(accel)
+    m.serial.attach_chardev(Capture("cap"))
+    m.kernel = (guest / "testkernel.elf").read_bytes()
+    m.cmdline = "loops=1000 mmio=0xfeb00000"
+    with m.loop.bql:
+        m.loop.set_runstate("running")
+        m.start()
+    try:
+        assert m.run() == 0
+    finally:
+        accel.shutdown()
+    assert "read 0x0000000000000002" in out.decode(errors="replace")

@@ -115,7 +115,7 @@ class Microvm(Machine):
         if slot >= VIRTIO_SLOTS:
             raise ValueError("no free virtio-mmio slot")
         base, size = MEMMAP["virtio-mmio"]
-        transport = VirtioMmio(device, self.memory)  # type: ignore[call-arg]
+        transport = VirtioMmio(self.memory, device, name=f"virtio-mmio.{slot}")
         self.memory.map(base + slot * size, transport.region)
         gsi = IRQMAP["virtio-mmio"] + slot
         transport.irq.connect(lambda level, gsi=gsi: self.set_irq(gsi, level))
