@@ -125,3 +125,20 @@ def test_virtio_mmio_slot_answers(guest: Path) -> None:
     finally:
         accel.shutdown()
     assert "read 0x0000000000000002" in out.decode(errors="replace")
+
+
+def test_reboot_resets_and_boots_again(guest: Path) -> None:
+    """i8042 reset: the VM is rebuilt over the same RAM and the kernel reloaded."""
+    r, _ = boot(guest, "loops=1000 reboot=1")
+    print(r.stdout)
+    assert "reboot via i8042" in r.stdout
+    assert "second boot after reset" in r.stdout
+    assert r.stdout.count("testkernel: hello") == 2
+    assert r.returncode == 0
+
+
+def test_no_reboot_exits_on_reset(guest: Path) -> None:
+    r, _ = boot(guest, "loops=1000 reboot=1", "-no-reboot")
+    assert "reboot via i8042" in r.stdout
+    assert "second boot" not in r.stdout
+    assert r.returncode == 0

@@ -1,6 +1,6 @@
 /* The KVM test guest's kernel: serial output, PIT interrupts through the 8259,
    a trip to user mode, an MMIO write, SMP bring-up with INIT/SIPI, ACPI power-off.
-   Command line (zero page cmd_line_ptr): "smp=N loops=N mmio=ADDR". */
+   Command line (zero page cmd_line_ptr): "smp=N loops=N mmio=ADDR reboot=1". */
 #include "guest.h"
 
 volatile uint64_t ticks;
@@ -223,6 +223,22 @@ void kmain(uint8_t *zero_page)
     puts_("timer: ");
     putu(ticks - t0);
     puts_(" interrupts\n");
+
+    if (opt(cmdline, "reboot", 0)) {
+        /* RAM survives a reset: a mark at 0x6000 (unused by the loader) tells boots apart. */
+        volatile uint64_t *mark = (volatile uint64_t *)0x6000;
+        if (*mark == 0x7265626f6f74ULL) {
+            puts_("second boot after reset\n");
+        } else {
+            *mark = 0x7265626f6f74ULL;
+            puts_("reboot via i8042\n");
+            while (inb(0x64) & 2)
+                ;
+            outb(0x64, 0xfe);
+            for (;;)
+                __asm__ volatile("cli; hlt");
+        }
+    }
 
     uint64_t mmio = opt(cmdline, "mmio", 0xfe000000);
     *(volatile uint32_t *)mmio = 0xc0ffee;
