@@ -142,3 +142,48 @@ def test_no_reboot_exits_on_reset(guest: Path) -> None:
     assert "reboot via i8042" in r.stdout
     assert "second boot" not in r.stdout
     assert r.returncode == 0
+
+
+def test_pause_resume_and_dump_state(guest: Path) -> None:
+    """Runstate stop parks every vCPU outside KVM_RUN (kick); cont lets the guest finish."""
+    import threading
+
+    from pemu.accel.kvm.accel import KvmAccel
+    from pemu.chardev.base import Chardev
+    from pemu.hw.i386.microvm import Microvm
+    from pemu.target.i386.cpuid import parse_cpu_option
+
+    out = bytearray()
+
+    class Capture(Chardev):
+        def write(self, data: bytes) -> None:
+            out.extend(data)
+
+    m = Microvm(ram_size="64M")
+    m.build()
+    accel = KvmAccel(m.loop, m.memory, m.io, 1, parse_cpu_option(CPU))
+    m.attach_accel(accel)
+    m.serial.attach_chardev(Capture("cap"))
+    m.kernel = (guest / "testkernel.elf").read_bytes()
+    m.cmdline = "loops=400000000"
+    seen: dict[str, object] = {}
+
+    def check_then_cont() -> None:
+        seen["runstate"] = m.loop.runstate
+        seen["parked"] = accel.threads._parked
+        seen["dump"] = accel.dump_state()
+        m.loop.request("cont")
+
+    threading.Timer(0.5, lambda: m.loop.request("stop")).start()
+    threading.Timer(1.0, lambda: m.loop.bh(check_then_cont)).start()
+    with m.loop.bql:
+        m.loop.set_runstate("running")
+        m.start()
+    try:
+        assert m.run() == 0
+    finally:
+        accel.shutdown()
+    print(seen["dump"])
+    assert seen["runstate"] == "paused" and seen["parked"] == 1
+    assert "RIP=" in str(seen["dump"]) and "CR3=" in str(seen["dump"])
+    assert "poweroff" in out.decode(errors="replace")
