@@ -64,8 +64,9 @@ class Drive:
 
     def __init__(self, drive_id: str, backend: BlockBackend, filename: str, fmt: str,
                  cache: str = "writeback", probed_raw: bool = False,
-                 removable: bool = False) -> None:
+                 removable: bool = False, snapshot: bool = False) -> None:
         self.id = drive_id
+        self.snapshot = snapshot
         self.backend = backend
         self.filename = filename
         self.format_name = fmt
@@ -111,6 +112,23 @@ class Drive:
     def flush(self) -> None:
         if self.cache != "unsafe":
             self.backend.flush()
+
+    def commit(self) -> None:
+        """Write a -snapshot overlay's data into the image (the mux's Ctrl-A s and
+        the monitor's ``commit``); for other drives, flush."""
+        if not self.snapshot:
+            self.flush()
+            return
+        from pemu.block.imgtool.ops import copy_allocated
+        from pemu.block.open import open_image
+
+        top = self.backend.node
+        base = open_image(self.filename, self.format_name, readonly=False)
+        try:
+            copy_allocated(top, top.backing, base, only_top=True)
+            base.flush()
+        finally:
+            base.close()
 
     def _written(self) -> None:
         if self.cache in ("writethrough", "directsync"):
@@ -289,7 +307,7 @@ def open_drive(spec: DriveSpec, global_snapshot: bool = False) -> Drive | None:
             "raw images, write operations on block 0 will be restricted.\n"
             "         Specify the 'raw' format explicitly to remove the restrictions.\n")
     return Drive(spec.id, backend, spec.file, fmt, cache=spec.cache, probed_raw=probed_raw,
-                 removable=spec.media == "cdrom")
+                 removable=spec.media == "cdrom", snapshot=snapshot)
 
 
 # --- devices -------------------------------------------------------------------------

@@ -121,6 +121,28 @@ def test_snapshot_writes_vanish(images, how) -> None:
     assert (images / name).read_bytes() == before
 
 
+@pytest.mark.parametrize("name", ["disk.qcow2", "disk.raw"])
+def test_commit_writes_the_snapshot_back(images, name) -> None:
+    """Ctrl-A s under -snapshot: the overlay's data goes into the image."""
+    m = machine_for(f"-snapshot -drive file=@{name}", str(images))
+    d = m.block_backends["virtio0"]
+    d.write(65536 + 512, b"committed" + bytes(503))
+    d.commit()
+    d.write(131072, b"not committed" + bytes(499))
+    assert d.read(65536 + 512, 9) == b"committed"
+    close_drives(m)
+    m2 = machine_for(f"-drive file=@{name}", str(images))
+    d2 = m2.block_backends["virtio0"]
+    assert d2.read(65536 + 512, 9) == b"committed"
+    assert d2.read(131072, 13) == bytes(13)
+    assert d2.read(0, 8) == (b"RAWDISK!" if name == "disk.raw" else bytes(8))
+    close_drives(m2)
+    if name == "disk.qcow2" and subprocess.run(["which", QEMU_IMG]).returncode == 0:
+        r = subprocess.run([QEMU_IMG, "check", str(images / name)], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_writes_persist_and_image_checks(images) -> None:
     m = machine_for("-drive file=@disk.qcow2,format=qcow2,cache=writethrough", str(images))
     d = m.block_backends["virtio0"]
