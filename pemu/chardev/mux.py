@@ -53,6 +53,7 @@ class MuxChardev(Chardev):
         self.backend = backend
         self.frontends: list[_Frontend] = []
         self.focus = -1
+        self._told = -1  # the front end that last heard "mux-in"
         self.timestamps = False
         self._ts_start = 0.0
         self._linestart = True
@@ -69,26 +70,39 @@ class MuxChardev(Chardev):
         self.frontends.append(fe)
         if event is not None and self.backend.be_open:
             event("opened")
-        self.set_focus(len(self.frontends) - 1)
+        # The newest front end takes the focus; it hears "mux-in" once start-up is
+        # over (from the loop), so a monitor attached before the serial port
+        # stays quiet instead of showing its banner and losing the focus at once.
+        self.focus = len(self.frontends) - 1
+        if self.loop is not None:
+            self.loop.bh(self._announce_focus)
+        else:
+            self._announce_focus()
 
     @property
     def frontend_open(self) -> bool:
         return bool(self.frontends)
 
+    def _announce_focus(self) -> None:
+        if self._told != self.focus and 0 <= self.focus < len(self.frontends):
+            self._told = self.focus
+            fe = self.frontends[self.focus]
+            if fe.event is not None:
+                fe.event("mux-in")
+        self.accept_input()
+
     def set_focus(self, index: int) -> None:
+        """Give the input to front end `index` (modulo their number)."""
         if not self.frontends:
             return
         index %= len(self.frontends)
-        if 0 <= self.focus < len(self.frontends) and self.focus != index:
-            old = self.frontends[self.focus]
+        if 0 <= self._told < len(self.frontends) and self._told != index:
+            old = self.frontends[self._told]
             if old.event is not None:
                 old.event("mux-out")
-        changed = index != self.focus
+            self._told = -1
         self.focus = index
-        new = self.frontends[index]
-        if changed and new.event is not None:
-            new.event("mux-in")
-        self.accept_input()
+        self._announce_focus()
 
     def write(self, data: bytes) -> None:
         if not self.timestamps:

@@ -29,11 +29,18 @@ class LineEditor:
         self._esc = ""
         self._last_cr = False
         self._utf8 = b""
+        self._scr = 0  # where the terminal's cursor is, in characters after the prompt
 
     # --- helpers ------------------------------------------------------------------
     def _redraw(self) -> str:
+        """Rewrite the line after the prompt (the prompt itself is left alone)."""
+        out = f"\x1b[{self._scr}D" if self._scr else ""
+        out += self.line + "\x1b[K"
         back = len(self.line) - self.cursor
-        return "\r" + self.prompt + self.line + "\x1b[K" + (f"\x1b[{back}D" if back else "")
+        if back:
+            out += f"\x1b[{back}D"
+        self._scr = self.cursor
+        return out
 
     def _set_line(self, text: str) -> str:
         self.line, self.cursor = text, len(text)
@@ -76,7 +83,7 @@ class LineEditor:
                 echo.append("\r\n")
                 self.add_history(line.strip())
                 lines.append(line)
-                self.line, self.cursor, self._hist_pos = "", 0, -1
+                self.line, self.cursor, self._hist_pos, self._scr = "", 0, -1, 0
             elif b == 27:
                 self._esc = "\x1b"
             elif b in (8, 127):
@@ -117,7 +124,10 @@ class LineEditor:
         at_end = self.cursor == len(self.line)
         self.line = self.line[:self.cursor] + ch + self.line[self.cursor:]
         self.cursor += 1
-        return ch if at_end else self._redraw()
+        if at_end:
+            self._scr += 1
+            return ch
+        return self._redraw()
 
     def _delete(self) -> str:
         if self.cursor < len(self.line):
@@ -138,9 +148,11 @@ class LineEditor:
             return self._history(+1)
         if key == "C" and self.cursor < len(self.line):
             self.cursor += 1
+            self._scr += 1
             return "\x1b[C"
         if key == "D" and self.cursor > 0:
             self.cursor -= 1
+            self._scr -= 1
             return "\x1b[D"
         if key in ("H", "1~", "7~"):
             self.cursor = 0
@@ -186,5 +198,6 @@ class LineEditor:
             self.cursor = len(new_head)
             return self._redraw()
         if len(matches) > 1:
-            return "\r\n" + "  ".join(matches) + "\r\n" + self._redraw()
+            self._scr = 0
+            return "\r\n" + "  ".join(matches) + "\r\n" + self.prompt + self._redraw()
         return ""
