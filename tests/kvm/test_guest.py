@@ -187,3 +187,24 @@ def test_pause_resume_and_dump_state(guest: Path) -> None:
     assert seen["runstate"] == "paused" and seen["parked"] == 1
     assert "RIP=" in str(seen["dump"]) and "CR3=" in str(seen["dump"])
     assert "poweroff" in out.decode(errors="replace")
+
+
+def test_int3_in_kernel_mode_traps_to_guest(guest: Path) -> None:
+    """int3 at CPL0 reaches the guest's #BP handler with RIP just past it (PVM needs help)."""
+    r, _ = boot(guest, "loops=1000 int3=1")
+    assert "int3: trapped, saved rip - site = 1" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0
+
+
+def test_unemulated_instruction_is_reported(guest: Path) -> None:
+    """On PVM, CPL0 `lock cmpxchg16b` fails: report RIP and code bytes, exit 1.
+    Where KVM runs it natively (or the host emulates it) the guest goes on."""
+    r, _ = boot(guest, "loops=1000 cx16=1")
+    if "cmpxchg16b: done" in r.stdout:
+        assert r.returncode == 0
+        return
+    print(r.stderr)
+    assert r.returncode == 1
+    assert "KVM internal error. Suberror: 1" in r.stderr
+    assert re.search(r"RIP=[0-9a-f]{16}", r.stderr)
+    assert re.search(r"Code=f0 48 0f c7", r.stderr)

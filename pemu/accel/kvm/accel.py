@@ -66,7 +66,7 @@ class KvmAccel:
             (warn or (lambda m: sys.stderr.write(f"warning: {m}\n")))(w)
         self.vm: KvmVm | None = None
         self.vcpus: list[KvmVcpu] = []
-        self.threads = VcpuThreads(loop, memory, io, self._on_fatal)
+        self.threads = VcpuThreads(loop, memory, io, self._on_fatal, self._emulate)
         #: Set by the board: callable(vcpu_index) -> X86State or None (wait for SIPI).
         self.boot_state: Callable[[int], X.X86State | None] = lambda i: None
         self.fatal_message: str | None = None
@@ -149,6 +149,26 @@ class KvmAccel:
             self.threads.resume()
 
     # --- errors -------------------------------------------------------------------
+    def _emulate(self, v: KvmVcpu) -> bool:
+        """Finish an instruction the host's emulator gave up on; True when done.
+
+        PVM hosts emulate guest CPL0 code and fail on `int3` (0xCC), which Linux
+        runs on purpose (alternatives self-test, text_poke_bp). int3 is a trap:
+        the #BP handler must see RIP past it, so advance RIP and inject vector 3.
+        """
+        try:
+            st = v.get_state()
+            code = read_virt(self.memory, st, st.rip, 1)
+            if code != b"\xcc":
+                return False
+            regs = v.get_regs()
+            regs.rip += 1
+            v.set_regs(regs)
+            v.inject_exception(3)
+        except OSError:
+            return False
+        return True
+
     def _on_fatal(self, v: KvmVcpu, msg: str) -> None:
         """Report like QEMU (message, registers, code bytes at RIP), then stop with status 1."""
         lines = [msg]

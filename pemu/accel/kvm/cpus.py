@@ -37,11 +37,13 @@ class VcpuThreads:
     """Runs a list of vCPUs, one thread each, under the main loop's big lock."""
 
     def __init__(self, loop: MainLoop, memory: AddressSpace, io: AddressSpace,
-                 on_fatal: Callable[[KvmVcpu, str], None]) -> None:
+                 on_fatal: Callable[[KvmVcpu, str], None],
+                 on_emulation_failure: Callable[[KvmVcpu], bool] = lambda v: False) -> None:
         self.loop = loop
         self.memory = memory
         self.io = io
         self.on_fatal = on_fatal
+        self.on_emulation_failure = on_emulation_failure
         self.bql = loop.bql
         self.cond = threading.Condition(self.bql)
         self.vcpus: list[KvmVcpu] = []
@@ -220,6 +222,8 @@ class VcpuThreads:
             return not self._quit
         if reason == K.KVM_EXIT_INTERNAL_ERROR:
             internal = run.u.internal
+            if internal.suberror == 1 and self.on_emulation_failure(v):
+                return True
             what = K.INTERNAL_ERROR_NAMES.get(internal.suberror, "")
             self._fatal(v, f"KVM internal error. Suberror: {internal.suberror}"
                         + (f" ({what})" if what else ""))

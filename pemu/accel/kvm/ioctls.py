@@ -135,6 +135,20 @@ KVM_MP_STATE_UNINITIALIZED = 1
 KVM_MP_STATE_HALTED = 3
 
 
+class KvmVcpuEvents(ctypes.Structure):
+    """struct kvm_vcpu_events (4.31 KVM_GET_VCPU_EVENTS), x86 layout, 64 bytes."""
+
+    _fields_ = [("exc_injected", c_uint8), ("exc_nr", c_uint8), ("exc_has_error_code", c_uint8),
+                ("exc_pending", c_uint8), ("exc_error_code", c_uint32),
+                ("int_injected", c_uint8), ("int_nr", c_uint8), ("int_soft", c_uint8),
+                ("int_shadow", c_uint8),
+                ("nmi_injected", c_uint8), ("nmi_pending", c_uint8), ("nmi_masked", c_uint8),
+                ("nmi_pad", c_uint8),
+                ("sipi_vector", c_uint32), ("flags", c_uint32),
+                ("smi", c_uint8 * 4), ("reserved", c_uint8 * 27),
+                ("exception_has_payload", c_uint8), ("exception_payload", c_uint64)]
+
+
 class KvmLapicState(ctypes.Structure):
     _fields_ = [("regs", ctypes.c_char * 1024)]
 
@@ -230,4 +244,6 @@ KVM_SET_MSRS = _iow(0x89, _KvmMsrsHeader)
 KVM_GET_LAPIC = _ior(0x8E, KvmLapicState)
 KVM_SET_CPUID2 = _iow(0x90, _KvmCpuid2Header)
 KVM_GET_MP_STATE = _ior(0x98, KvmMpState)
+KVM_GET_VCPU_EVENTS = _ior(0x9F, KvmVcpuEvents)
+KVM_SET_VCPU_EVENTS = _iow(0xA0, KvmVcpuEvents)
 KVM_SET_MP_STATE = _iow(0x99, KvmMpState)

@@ -128,6 +128,16 @@ class KvmVcpu:
         n = ioctl(self.fd, K.KVM_GET_MSRS, buf)
         return {buf.entries[i].index: buf.entries[i].data for i in range(n)}
 
+    def inject_exception(self, vector: int) -> None:
+        """Queue a fault-type exception without error code (api.rst 4.32 KVM_SET_VCPU_EVENTS);
+        flags = 0 leaves NMI, SIPI and SMM state alone."""
+        ev = K.KvmVcpuEvents()
+        ioctl(self.fd, K.KVM_GET_VCPU_EVENTS, ev)
+        ev.exc_injected, ev.exc_nr, ev.exc_has_error_code, ev.exc_pending = 1, vector, 0, 0
+        ev.exc_error_code = 0
+        ev.flags = 0
+        ioctl(self.fd, K.KVM_SET_VCPU_EVENTS, ev)
+
     def set_mp_state(self, state: int) -> None:
         mp = K.KvmMpState()
         mp.mp_state = state

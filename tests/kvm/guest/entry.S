@@ -101,11 +101,28 @@ exc_\v: pushq $\v
     jmp  exc_common
     .endr
 exc_common:                      /* stack: vector, error code, RIP, CS, RFLAGS, RSP, SS */
-    cli
-    mov  %rsp, %rdi
-    call exception
-1:  hlt
-    jmp 1b
+    push %rax
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    lea  72(%rsp), %rdi
+    call exception               /* returns only for #BP */
+    pop  %r11
+    pop  %r10
+    pop  %r9
+    pop  %r8
+    pop  %rdi
+    pop  %rsi
+    pop  %rdx
+    pop  %rcx
+    pop  %rax
+    add  $16, %rsp
+    iretq
 
     .section .rodata
     .globl exc_stubs

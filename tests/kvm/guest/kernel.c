@@ -143,8 +143,14 @@ static void setup_timer(void)
     __asm__ volatile("sti");
 }
 
+static volatile uint64_t int3_rip;
+
 void exception(uint64_t *frame)
 {
+    if (frame[0] == 3) {          /* #BP: note where it came from and carry on */
+        int3_rip = frame[2];
+        return;
+    }
     puts_("\nexception ");
     putu(frame[0]);
     puts_(" error=");
@@ -158,6 +164,8 @@ void exception(uint64_t *frame)
     puts_(" cr2=");
     putx(cr2);
     puts_("\n");
+    for (;;)
+        __asm__ volatile("cli; hlt");
 }
 
 /* ---- SMP: INIT, SIPI, SIPI through the xAPIC (SDM vol. 3, 8.4.4.1) ---- */
@@ -238,6 +246,26 @@ void kmain(uint8_t *zero_page)
             for (;;)
                 __asm__ volatile("cli; hlt");
         }
+    }
+
+    if (opt(cmdline, "int3", 0)) {
+        /* Linux's alternatives self-test does this at CPL0: int3 must trap to vector 3
+           with the saved RIP just past the int3. */
+        __asm__ volatile("int3_site: int3; nop; nop; nop; nop");
+        extern char int3_site[];
+        puts_("int3: trapped, saved rip - site = ");
+        putu(int3_rip - (uint64_t)int3_site);
+        puts_("\n");
+    }
+
+    if (opt(cmdline, "cx16", 0)) {
+        /* Not emulated for CPL0 on PVM hosts: pemu must report it and stop. */
+        static volatile unsigned __int128 slot __attribute__((aligned(16)));
+        uint64_t lo = 0, hi = 0;
+        puts_("cmpxchg16b\n");
+        __asm__ volatile("lock cmpxchg16b %0" : "+m"(slot), "+a"(lo), "+d"(hi)
+                         : "b"(1ULL), "c"(2ULL) : "memory", "cc");
+        puts_("cmpxchg16b: done\n");
     }
 
     uint64_t mmio = opt(cmdline, "mmio", 0xfe000000);
