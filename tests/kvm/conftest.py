@@ -45,3 +45,13 @@ def pemu(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "pemu.cli.system_x86", *args]
     return subprocess.run(cmd, stdin=subprocess.PIPE, capture_output=True, text=True,
                           timeout=timeout, cwd=Path(__file__).resolve().parents[2])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`slow` KVM tests (full Linux boots) run only when asked: `pytest -m slow`."""
+    if config.option.markexpr:
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords and "tests/kvm/" in str(item.fspath):
+            item.add_marker(skip)
