@@ -1,0 +1,211 @@
+"""pemu-riscv64: run a riscv64 Linux program, with qemu-user's command line.
+
+    pemu-riscv64 [options] program [arguments...]
+
+Options stop at the first non-option (the program). Each has the QEMU_*
+environment variable qemu-user reads: -L QEMU_LD_PREFIX, -s
+QEMU_STACK_SIZE, -cpu QEMU_CPU, -E QEMU_SET_ENV, -U QEMU_UNSET_ENV, -0
+QEMU_ARGV0, -strace QEMU_STRACE, -d QEMU_LOG, -D QEMU_LOG_FILENAME.
+The guest's exit status is pemu's; a guest killed by a signal kills pemu
+with the same signal. Bad input is one line on stderr and status 1.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+PROG = "pemu-riscv64"
+VERSION = "0.1.0"
+USAGE = f"""\
+usage: {PROG} [options] program [arguments...]
+Linux CPU emulator (compiled for riscv64 emulation)
+
+Options and associated environment variables:
+
+Argument             Env-variable      Description
+-h                                     print this help
+-help
+-L path              QEMU_LD_PREFIX    set the elf interpreter prefix to 'path'
+-s size              QEMU_STACK_SIZE   set the stack size to 'size' bytes
+-cpu model           QEMU_CPU          select CPU (-cpu help for list)
+-E var=value         QEMU_SET_ENV      sets targets environment variable (see below)
+-U var               QEMU_UNSET_ENV    unsets targets environment variable (see below)
+-0 argv0             QEMU_ARGV0        forces target process argv[0] to be 'argv0'
+-d item[,...]        QEMU_LOG          enable logging of specified items (use '-d help' for a list)
+-D logfile           QEMU_LOG_FILENAME write logs to 'logfile' (default stderr)
+-strace              QEMU_STRACE       log system calls
+-version             QEMU_VERSION      display version information and exit
+"""
+ARG_OPTS = {"L", "s", "cpu", "E", "U", "0", "d", "D", "g", "B", "R", "p", "seed", "r",
+            "trace", "plugin"}
+FLAG_OPTS = {"h", "help", "strace", "version", "singlestep", "one-insn-per-tb", "nx"}
+LOG_ITEMS = {
+    "strace": "log every user-mode syscall, its input, and its result",
+    "unimp": "log unimplemented functionality",
+    "int": "show interrupts/exceptions in short format",
+    "guest_errors": "log when the guest OS does something invalid",
+    "page": "dump pages at beginning of user mode emulation",
+}
+CPUS = ("rv64", "any", "max", "sifive-u54", "rv64gc")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parse_size(text: str) -> int:
+    mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower()
+    try:
+        if t and t[-1] in mult:
+            return int(t[:-1], 0) * mult[t[-1]]
+        return int(t, 0)
+    except ValueError:
+        raise UsageError(f"invalid stack size: {text}") from None
+
+
+def parse(argv: list[str], environ: dict[str, str]):
+    """(UserOptions, env changes, argv0, program, args) from argv and QEMU_*."""
+    from pemu.linux_user.process import UserOptions
+    opts = UserOptions()
+    set_env: list[str] = []
+    unset_env: list[str] = []
+    argv0 = environ.get("QEMU_ARGV0")
+    if environ.get("QEMU_LD_PREFIX"):
+        opts.sysroot = environ["QEMU_LD_PREFIX"]
+    if environ.get("QEMU_STACK_SIZE"):
+        opts.stack_size = _parse_size(environ["QEMU_STACK_SIZE"])
+    if environ.get("QEMU_CPU"):
+        opts.cpu = environ["QEMU_CPU"]
+    if environ.get("QEMU_STRACE") is not None:
+        opts.strace = True
+    if environ.get("QEMU_LOG"):
+        opts.log_items |= set(environ["QEMU_LOG"].split(","))
+    if environ.get("QEMU_LOG_FILENAME"):
+        opts.log_file = environ["QEMU_LOG_FILENAME"]
+    if environ.get("QEMU_SET_ENV"):
+        set_env += environ["QEMU_SET_ENV"].split(",")
+    if environ.get("QEMU_UNSET_ENV"):
+        unset_env += environ["QEMU_UNSET_ENV"].split(",")
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if not a.startswith("-") or a == "-":
+            break
+        i += 1
+        if a == "--":
+            break
+        name = a.lstrip("-")
+        if name in FLAG_OPTS:
+            if name in ("h", "help"):
+                sys.stdout.write(USAGE)
+                raise SystemExit(0)
+            if name == "version":
+                sys.stdout.write(f"{PROG} version {VERSION}\n")
+                raise SystemExit(0)
+            if name == "strace":
+                opts.strace = True
+            continue
+        if name not in ARG_OPTS:
+            raise UsageError(f"unknown option '{a}'")
+        if i >= len(argv):
+            raise UsageError(f"option '{a}' needs an argument")
+        val = argv[i]
+        i += 1
+        if name == "L":
+            opts.sysroot = val
+        elif name == "s":
+            opts.stack_size = _parse_size(val)
+        elif name == "cpu":
+            if val == "help":
+                sys.stdout.write("Available CPUs:\n" + "".join(f"  {c}\n" for c in CPUS))
+                raise SystemExit(0)
+            if val.split(",")[0] not in CPUS:
+                raise UsageError(f"unable to find CPU model '{val}'")
+            opts.cpu = val
+        elif name == "E":
+            set_env += val.split(",")
+        elif name == "U":
+            unset_env += val.split(",")
+        elif name == "0":
+            argv0 = val
+        elif name == "d":
+            if val == "help":
+                sys.stdout.write("Log items (comma separated):\n" + "".join(
+                    f"{k:<15}{v}\n" for k, v in LOG_ITEMS.items()))
+                raise SystemExit(0)
+            items = set(val.split(","))
+            bad = [x for x in items if x not in LOG_ITEMS and x not in (
+                "in_asm", "exec", "cpu", "op", "out_asm", "nochain", "plugin")]
+            if bad:
+                raise UsageError(f"unknown logging item '{bad[0]}'")
+            opts.log_items |= items
+        elif name == "D":
+            opts.log_file = val
+        elif name == "g":
+            raise UsageError("-g: the gdbstub is not available in pemu-riscv64 yet")
+    if "strace" in opts.log_items:
+        opts.strace = True
+    if i >= len(argv):
+        raise UsageError("no user program specified")
+    prog, args = argv[i], argv[i + 1:]
+    opts.argv0 = argv0
+    pass_opts: list[str] = []
+    if opts.sysroot:
+        pass_opts += ["-L", opts.sysroot]
+    if opts.stack_size != UserOptions().stack_size:
+        pass_opts += ["-s", str(opts.stack_size)]
+    if opts.cpu:
+        pass_opts += ["-cpu", opts.cpu]
+    if opts.strace:
+        pass_opts += ["-strace"]
+    if opts.log_items - {"strace"}:
+        pass_opts += ["-d", ",".join(sorted(opts.log_items - {"strace"}))]
+    if opts.log_file:
+        pass_opts += ["-D", opts.log_file]
+    opts.passthrough = pass_opts
+    return opts, set_env, unset_env, prog, args
+
+
+def guest_environment(set_env: list[str], unset_env: list[str]) -> list[bytes]:
+    env = dict(os.environb)
+    for item in set_env:
+        k, _, v = item.partition("=")
+        env[os.fsencode(k)] = os.fsencode(v)
+    for k in unset_env:
+        env.pop(os.fsencode(k), None)
+    return [k + b"=" + v for k, v in env.items()]
+
+
+def main(argv: list[str] | None = None, arch: str = "riscv64") -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        opts, set_env, unset_env, prog, args = parse(argv, dict(os.environ))
+    except UsageError as e:
+        sys.stderr.write(f"{PROG}: {e}\n")
+        return 1
+    from pemu.linux_user.elfload import LoadError
+    from pemu.linux_user.process import Process, setup_host_signals
+    try:
+        proc = Process(opts)
+        gargv = [os.fsencode(opts.argv0 if opts.argv0 is not None else prog)]
+        gargv += [os.fsencode(a) for a in args]
+        main_thread = proc.load(prog, gargv, guest_environment(set_env, unset_env))
+    except LoadError as e:
+        sys.stderr.write(f"{PROG}: {e}\n")
+        return 1
+    except OSError as e:
+        sys.stderr.write(f"{PROG}: {prog}: {e.strerror}\n")
+        return 1
+    sys.stdout.flush()
+    setup_host_signals()
+    proc.run(main_thread)
+    return 0  # not reached: run() ends the process
+
+
+def main_riscv64() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    main_riscv64()
