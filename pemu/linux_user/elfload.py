@@ -84,7 +84,7 @@ def load_elf(mem: GuestMemory, path: str, host_path: str | None = None,
             raise LoadError(f"{path}: Invalid ELF image for this architecture")
         segs = [s.header for s in elf.iter_segments()]
     except (ELFError, ValueError, KeyError, OSError) as e:
-        raise LoadError(f"{path}: Invalid ELF image for this architecture ({e})") from None
+        raise LoadError(f"{path}: Invalid ELF image for this architecture") from None
     except Exception as e:  # pyelftools raises assorted errors on truncated files
         if isinstance(e, LoadError):
             raise

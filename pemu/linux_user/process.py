@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pemu.accel.tcg.code_cache import CodeCache
 from pemu.accel.tcg.cpu_exec import TbStore
 from pemu.linux_user import signals as S
 from pemu.linux_user.elfload import LoadedImage, load_elf
@@ -43,6 +44,8 @@ class Process:
         self.tbs = TbStore(self.mem)  # type: ignore[arg-type]
         self.mem.tbs = self.tbs
         self.translator = Translator(self.mem.buf, int(os.environ.get("PEMU_TIER", "1")))
+        # user-mode blocks get their own (small) persistent cache file
+        self.translator.code_cache = CodeCache(tag="user-tb")
         self.sigactions = [S.SigAction() for _ in range(S.NSIG + 1)]
         self.pending: list[S.SigInfo] = []
         self.threads: dict[int, object] = {}

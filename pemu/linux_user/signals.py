@@ -21,7 +21,6 @@ import os
 import resource
 import signal as hsignal
 import struct
-import sys
 from dataclasses import dataclass
 
 NSIG = 64
@@ -88,10 +87,6 @@ def die_with_signal(sig: int, flush=None) -> None:
     """End pemu the way the guest dies: by the same signal."""
     if flush is not None:
         flush()
-    if sig in CORE:
-        name = hsignal.strsignal(sig) if sig < 32 else f"Real-time signal {sig - 34}"
-        sys.stderr.write(f"pemu: uncaught target signal {sig} ({name}) - core dumped\n")
-        sys.stderr.flush()
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (ValueError, OSError):
