@@ -77,3 +77,15 @@ def test_bzimage_zero_page_and_entry() -> None:
     start, size = struct.unpack_from("<II", zp, 0x218)
     assert size == 8192 and start + size <= 256 << 20 and start % 4096 == 0
     assert zp[0x1E8] == 4 and st.gpr["rsi"] == ZERO_PAGE_ADDR
+
+
+def test_popcnt_register_form_emulation() -> None:
+    from pemu.accel.kvm.ioctls import KvmRegs
+    from pemu.target.i386.emulate import popcnt
+    r = KvmRegs()
+    r.rdi, r.rip, r.rflags = 0xFF00FF, 0x1000, 0x2 | 0x41
+    assert popcnt(r, bytes.fromhex("f3480fb8c7"))         # popcnt %rdi,%rax
+    assert (r.rax, r.rip, r.rflags) == (16, 0x1005, 0x2)
+    assert popcnt(r, bytes.fromhex("f3450fb8c1"))         # popcnt %r9d,%r8d
+    assert (r.r8, r.rip, r.rflags) == (0, 0x100A, 0x42)
+    assert not popcnt(r, bytes.fromhex("f3480fb807"))     # memory operand: not handled

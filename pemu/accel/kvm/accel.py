@@ -20,6 +20,7 @@ from pemu.accel.kvm.vm import KvmVm
 from pemu.core.main_loop import MainLoop
 from pemu.core.memory import AddressSpace
 from pemu.target.i386 import cpu as X
+from pemu.target.i386 import emulate
 from pemu.target.i386.cpuid import CpuConfig, CpuidLeaf, build_cpuid, for_vcpu
 from pemu.target.i386.mmu import read_virt
 
@@ -153,21 +154,24 @@ class KvmAccel:
         """Finish an instruction the host's emulator gave up on; True when done.
 
         PVM hosts emulate guest CPL0 code and fail on `int3` (0xCC), which Linux
-        runs on purpose (alternatives self-test, text_poke_bp). int3 is a trap:
-        the #BP handler must see RIP past it, so advance RIP and inject vector 3.
+        runs on purpose (alternatives self-test, text_poke_bp), and on POPCNT.
+        int3 is a trap: the #BP handler must see RIP past it, so advance RIP and
+        inject vector 3.
         """
         try:
             st = v.get_state()
-            code = read_virt(self.memory, st, st.rip, 1)
-            if code != b"\xcc":
-                return False
+            code = read_virt(self.memory, st, st.rip, 15) or b""
             regs = v.get_regs()
-            regs.rip += 1
-            v.set_regs(regs)
-            v.inject_exception(3)
-        except OSError:
-            return False
-        return True
+            if emulate.int3(regs, code):
+                v.set_regs(regs)
+                v.inject_exception(3)
+                return True
+            if emulate.popcnt(regs, code):
+                v.set_regs(regs)
+                return True
+        except (OSError, IndexError):
+            pass
+        return False
 
     def _on_fatal(self, v: KvmVcpu, msg: str) -> None:
         """Report like QEMU (message, registers, code bytes at RIP), then stop with status 1."""
