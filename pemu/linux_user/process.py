@@ -174,6 +174,9 @@ class Process:
 
     def exit_group(self, status: int) -> None:
         self.flush()
+        if os.environ.get("PEMU_USER_STATS"):
+            insns = sum(t.cpu.icount for t in list(self.threads.values()))  # type: ignore
+            self.log(f"pemu-stats: insns={insns} blocks={self.tbs.translated}\n")
         try:
             sys.stdout.flush()
         except Exception:
