@@ -83,7 +83,7 @@ def load_elf(mem: GuestMemory, path: str, host_path: str | None = None,
         if elf["e_type"] not in ("ET_EXEC", "ET_DYN"):
             raise LoadError(f"{path}: Invalid ELF image for this architecture")
         segs = [s.header for s in elf.iter_segments()]
-    except (ELFError, ValueError, KeyError, OSError) as e:
+    except (ELFError, ValueError, KeyError, OSError):
         raise LoadError(f"{path}: Invalid ELF image for this architecture") from None
     except Exception as e:  # pyelftools raises assorted errors on truncated files
         if isinstance(e, LoadError):
