@@ -169,6 +169,9 @@ def parse(argv: list[str], environ: dict[str, str]):
 
 def guest_environment(set_env: list[str], unset_env: list[str]) -> list[bytes]:
     env = dict(os.environb)
+    if env.get(b"LC_CTYPE") == b"C.UTF-8" and b"LC_ALL" not in env \
+            and env.get(b"LANG", b"C") in (b"C", b"POSIX"):
+        del env[b"LC_CTYPE"]  # set by Python's C-locale coercion (PEP 538), not the user
     for item in set_env:
         k, _, v = item.partition("=")
         env[os.fsencode(k)] = os.fsencode(v)

@@ -396,6 +396,14 @@ def sys_execveat(t, dfd, path, argv, envp, flags):
     return do_execve(t, gpath, _str_array(t, argv), _str_array(t, envp))
 
 
+# The new pemu must not depend on the guest's environment (PYTHONPATH...):
+# it is started with -E and finds this very pemu by path.
+_PEMU_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+_BOOT = (f"import sys; sys.path.insert(0, {_PEMU_ROOT!r}); "
+         "from pemu.cli.user import main_riscv64; main_riscv64()")
+
+
 def do_execve(t, gpath: bytes, args: list[bytes], env: list[bytes]) -> int:
     proc = t.proc
     hpath = proc.host_path(gpath)
@@ -412,7 +420,8 @@ def do_execve(t, gpath: bytes, args: list[bytes], env: list[bytes]) -> int:
             envd[k] = v
     if is_riscv64_elf(hpath):
         argv0 = args[0] if args else gpath
-        cmd = [sys.executable, "-m", "pemu.cli.user", *proc.opts.passthrough,
+        unset = [] if b"LC_CTYPE" in envd else ["-U", "LC_CTYPE"]  # Python's PEP 538
+        cmd = [sys.executable, "-E", "-c", _BOOT, *proc.opts.passthrough, *unset,
                "-0", os.fsdecode(argv0), os.fsdecode(hpath), *map(os.fsdecode, args[1:])]
         exe = sys.executable
     else:
