@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.linux_user.conftest import needs_qemu, run_pemu, run_qemu
+from lu_util import needs_qemu, run_pemu, run_qemu
 
 COMMANDS = [
     ["sh", "-c", "echo hi | wc -c"],

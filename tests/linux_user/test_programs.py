@@ -4,8 +4,7 @@ must match."""
 from __future__ import annotations
 
 import pytest
-
-from tests.linux_user.conftest import needs_qemu, run_pemu, run_qemu
+from lu_util import needs_qemu, run_pemu, run_qemu
 
 # program -> arguments ("{dir}" is a fresh temporary directory per run)
 CASES = {
