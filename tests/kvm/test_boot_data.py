@@ -89,3 +89,13 @@ def test_popcnt_register_form_emulation() -> None:
     assert popcnt(r, bytes.fromhex("f3450fb8c1"))         # popcnt %r9d,%r8d
     assert (r.r8, r.rip, r.rflags) == (0, 0x100A, 0x42)
     assert not popcnt(r, bytes.fromhex("f3480fb807"))     # memory operand: not handled
+
+
+def test_clac_stac_emulation() -> None:
+    from pemu.accel.kvm.ioctls import KvmRegs
+    from pemu.target.i386.emulate import clac_stac
+    r = KvmRegs()
+    r.rip, r.rflags = 0x2000, 0x2
+    assert clac_stac(r, bytes.fromhex("0f01cb")) and r.rflags == 0x40002 and r.rip == 0x2003
+    assert clac_stac(r, bytes.fromhex("0f01ca")) and r.rflags == 0x2 and r.rip == 0x2006
+    assert not clac_stac(r, bytes.fromhex("0f01d0"))

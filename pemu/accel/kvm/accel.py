@@ -154,7 +154,8 @@ class KvmAccel:
         """Finish an instruction the host's emulator gave up on; True when done.
 
         PVM hosts emulate guest CPL0 code and fail on `int3` (0xCC), which Linux
-        runs on purpose (alternatives self-test, text_poke_bp), and on POPCNT.
+        runs on purpose (alternatives self-test, text_poke_bp), on POPCNT and on
+        CLAC/STAC (SMAP, whose CPUID bit the host shows natively).
         int3 is a trap: the #BP handler must see RIP past it, so advance RIP and
         inject vector 3.
         """
@@ -166,7 +167,7 @@ class KvmAccel:
                 v.set_regs(regs)
                 v.inject_exception(3)
                 return True
-            if emulate.popcnt(regs, code):
+            if emulate.popcnt(regs, code) or emulate.clac_stac(regs, code):
                 v.set_regs(regs)
                 return True
         except (OSError, IndexError):

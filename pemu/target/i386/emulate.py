@@ -51,3 +51,18 @@ def int3(regs: Any, code: bytes) -> bool:
         return False
     regs.rip += 1
     return True
+
+
+FLAG_AC = 1 << 18
+
+
+def clac_stac(regs: Any, code: bytes) -> bool:
+    """CLAC (0F 01 CA) / STAC (0F 01 CB): clear/set RFLAGS.AC (SDM vol. 2A, CLAC; 2B, STAC)."""
+    if code[:3] == b"\x0f\x01\xca":
+        regs.rflags &= ~FLAG_AC
+    elif code[:3] == b"\x0f\x01\xcb":
+        regs.rflags |= FLAG_AC
+    else:
+        return False
+    regs.rip += 3
+    return True
