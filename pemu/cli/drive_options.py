@@ -20,6 +20,11 @@ Devices are created in QEMU's order: explicit ``-device`` options first, then
 one virtio-blk per ``if=virtio`` drive in command-line order; each takes the
 highest free virtio-mmio slot, so the first one is the guest's ``vda``.
 
+As QEMU locks images, one file may have one writer and no other user, or
+any number of readers (read-only, -snapshot bases); the check is within
+this process only. Under -snapshot, :meth:`Drive.commit` (the mux's Ctrl-A s)
+writes the overlay's data back into the image.
+
 Every backend opened is registered in ``machine.block_backends[drive id]``
 (what ``query-block`` lists) and closed by :func:`close_drives`, which the
 CLI calls when the machine ends (and an ``atexit`` hook calls otherwise).
@@ -272,7 +277,22 @@ def _assign_ids(specs: list[DriveSpec]) -> None:
         ids.add(spec.id)
 
 
-def open_drive(spec: DriveSpec, global_snapshot: bool = False) -> Drive | None:
+def _lock(spec: DriveSpec, writable: bool, locks: dict[tuple[int, int], bool]) -> None:
+    """QEMU's image locking, within this process: one writer and no other user per
+    file, so two devices can never corrupt one image through two caches."""
+    try:
+        st = os.stat(spec.file or "")
+    except OSError:
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in locks and (writable or locks[key]):
+        what = '"write"' if writable else 'shared "write"'
+        raise ValueError(f"{spec.where}: Failed to get {what} lock")
+    locks[key] = locks.get(key, False) or writable
+
+
+def open_drive(spec: DriveSpec, global_snapshot: bool = False,
+               locks: dict[tuple[int, int], bool] | None = None) -> Drive | None:
     """Open the image a spec names (None for an empty drive)."""
     if spec.interface in OTHER_INTERFACES:
         raise ValueError(f"{spec.where}: machine type does not support "
@@ -282,6 +302,8 @@ def open_drive(spec: DriveSpec, global_snapshot: bool = False) -> Drive | None:
             raise ValueError(f"{spec.where}: Invalid parameter '{spec.extra[0]}'")
         return None
     snapshot = (spec.snapshot or global_snapshot) and not spec.readonly
+    if locks is not None:
+        _lock(spec, not (snapshot or spec.readonly), locks)
     fmt = spec.fmt
     probed_raw = False
     try:
@@ -404,9 +426,10 @@ def apply_drive_options(machine: Any, opts: Options) -> dict[str, Drive]:
     specs = _legacy_specs(opts)
     _assign_ids(specs)
     drives: dict[str, Drive | None] = {}
+    locks: dict[tuple[int, int], bool] = {}
     try:
         for spec in specs:
-            drives[spec.id] = open_drive(spec, opts.has("snapshot"))
+            drives[spec.id] = open_drive(spec, opts.has("snapshot"), locks)
         for text in opts.all("device"):
             _device(machine, text, drives)
         for spec in specs:

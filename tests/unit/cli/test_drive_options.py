@@ -77,7 +77,7 @@ def test_qemu_device_order(images) -> None:
     m = machine_for("-hda @disk.raw -cdrom @cd.iso "
                     "-drive file=@disk.qcow2,format=qcow2,if=none,id=q "
                     "-device virtio-blk-device,drive=q,serial=SER1 -device virtio-rng-device "
-                    "-drive file=@disk.qcow2,format=qcow2,snapshot=on", str(images))
+                    "-drive file=@cd.iso,format=raw,snapshot=on", str(images))
     assert slots(m) == {7: ("virtio-blk-device", "q"), 6: ("virtio-rng-device", None),
                         5: ("virtio-blk-device", "virtio0"),
                         4: ("virtio-blk-device", "virtio2"),
@@ -88,6 +88,13 @@ def test_qemu_device_order(images) -> None:
     assert cd.readonly and cd.format_name == "raw" and cd.removable
     assert m.virtio[4].backend.features & (1 << 5)  # VIRTIO_BLK_F_RO
     assert set(m.block_backends) == {"virtio0", "virtio1", "virtio2", "q"}
+    close_drives(m)
+
+
+def test_one_file_shared_by_readers(images) -> None:
+    m = machine_for("-drive file=@disk.qcow2,readonly=on -drive file=@disk.qcow2,snapshot=on "
+                    "-cdrom @disk.raw -snapshot -drive file=@disk.raw,format=raw", str(images))
+    assert len(m.block_backends) == 4
     close_drives(m)
 
 
@@ -241,6 +248,11 @@ ERRORS = [
     ("-drive if=virtio", "Device needs media, but drive is empty"),
     ("-device virtio-rng-device,bus=virtio-mmio-bus.9", "Bus 'virtio-mmio-bus.9' not found"),
     (" ".join(["-device virtio-rng-device"] * 9), "No 'virtio-bus' bus found"),
+    ("-hda @disk.qcow2 -drive file=@disk.qcow2", "-drive file=@disk.qcow2: "
+     "Failed to get \"write\" lock"),
+    ("-hda @disk.qcow2 -drive file=@disk.qcow2,snapshot=on",
+     "Failed to get shared \"write\" lock"),
+    ("-drive file=@disk.qcow2,readonly=on -hdb @disk.qcow2", "Failed to get \"write\" lock"),
 ]
 
 
