@@ -5,7 +5,7 @@ level through a callback. Edge-triggered users pulse it (raise then lower).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class IrqLine:

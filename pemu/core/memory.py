@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import mmap
-from typing import Callable
+from collections.abc import Callable
 
 PAGE_BITS = 12
 PAGE_SIZE = 1 << PAGE_BITS

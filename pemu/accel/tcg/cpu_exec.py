@@ -68,35 +68,54 @@ class TbStore:
 
 
 def cpu_exec(cpu: Any, budget: int) -> None:
-    """Run blocks on one CPU until about `budget` instructions, a halt or an exit request."""
-    X, F = cpu.x, cpu.f
+    """Run blocks on one CPU until about `budget` instructions, a halt or an exit request.
+
+    The inner loop keeps pc, the jump cache and the TLB dicts in locals; any
+    change to them (privilege switch, interrupt pending, halt, kick) sets
+    `cpu.event`, which sends the loop through the slow path.
+    """
+    X = cpu.x
     end = cpu.icount + budget
     store = cpu.tbs
-    while cpu.icount < end:
+    while True:
+        cpu.event = False
         if cpu.irq_check:
             cpu.check_irq()
-        if cpu.halted or cpu.exit_req:
+        if cpu.halted or cpu.exit_req or cpu.icount >= end:
             return
+        get = cpu.jc.get
+        R, W = cpu.tlb_r, cpu.tlb_w
         pc = cpu.pc
-        e = cpu.jc.get(pc)
+        e = None
         try:
-            if e is None:
-                e = store.find(cpu, pc)
-            cpu.pc = e[0](X, F, cpu)
-            cpu.icount += e[1]
+            while cpu.icount < end:
+                e = get(pc)
+                if e is None:
+                    cpu.pc = pc
+                    e = store.find(cpu, pc)
+                pc = e[0](X, cpu, R, W)
+                if cpu.event:
+                    break
+            cpu.pc = pc
         except GuestTrap as t:
             if e is not None:
                 cpu.pc = e[2][t.k]
                 cpu.icount += t.k
+            else:
+                # a fetch fault: count it, so a guest whose trap vector itself
+                # faults still uses up its budget and lets the main loop run
+                cpu.pc = pc
+                cpu.icount += 1
             cpu.raise_trap(t)
 
 
 def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: set[str]) -> None:
     """cpu_exec with -d exec/int/in_asm tracing (slow; only when asked for)."""
-    X, F = cpu.x, cpu.f
+    X = cpu.x
     end = cpu.icount + budget
     store = cpu.tbs
     while cpu.icount < end:
+        cpu.event = False
         if cpu.irq_check:
             before = cpu.pc
             if cpu.check_irq() and "int" in flags:
@@ -114,8 +133,7 @@ def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: se
                     log(cpu.disassemble_tb(pc, e) + "\n")
             if "exec" in flags:
                 log(f"Trace {cpu.index}: {pc:016x} [{e[1]} insns]\n")
-            cpu.pc = e[0](X, F, cpu)
-            cpu.icount += e[1]
+            cpu.pc = e[0](X, cpu, cpu.tlb_r, cpu.tlb_w)
         except GuestTrap as t:
             if e is not None:
                 cpu.pc = e[2][t.k]

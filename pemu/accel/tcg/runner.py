@@ -41,7 +41,7 @@ class TcgRunner:
         """Make the running vCPU return to the main loop soon."""
         self._kicked = True
         for c in self.cpus:
-            c.exit_req = True
+            c.exit_req = c.event = True
 
     def run_slice(self, deadline_ns: int) -> bool:
         clock = self.clock

@@ -94,7 +94,7 @@ class RiscvCpu(CsrMixin):
         self.counter_offset = [0, 0, 0]
         self.resv: int | None = None
         self.halted = False
-        self.irq_check = True
+        self.irq_check = self.event = True
         self.exit_req = False
         self._tlbs = {p: ({}, {}, {}) for p in (0, 1, 3)}
         self._super_pages: set[tuple[int, int]] = set()
@@ -115,6 +115,7 @@ class RiscvCpu(CsrMixin):
         if jc is None:
             jc = self._jcs[key] = {}
         self.jc = jc
+        self.event = True  # the CPU loop must reload its cached context
 
     def flush_tlb(self) -> None:
         for t in self._tlbs.values():
@@ -147,7 +148,7 @@ class RiscvCpu(CsrMixin):
                 self._tlbs[p][0].clear()
                 self._tlbs[p][1].clear()
         self._select_context()
-        self.irq_check = True
+        self.irq_check = self.event = True
 
     def mark_fs_dirty(self) -> None:
         self.mstatus |= FS
@@ -158,15 +159,15 @@ class RiscvCpu(CsrMixin):
 
     def write_mie(self, v: int) -> None:
         self.mie = v
-        self.irq_check = True
+        self.irq_check = self.event = True
 
     def write_mideleg(self, v: int) -> None:
         self.mideleg = v
-        self.irq_check = True
+        self.irq_check = self.event = True
 
     def write_mip(self, v: int) -> None:
         self.mip = v
-        self.irq_check = True
+        self.irq_check = self.event = True
         if self.mip & self.mie:
             self._wake()
 
@@ -190,12 +191,12 @@ class RiscvCpu(CsrMixin):
         if level:
             if not self.mip & mask:
                 self.mip |= mask
-                self.irq_check = True
+                self.irq_check = self.event = True
                 if self.mie & mask:
                     self._wake()
         elif self.mip & mask:
             self.mip &= ~mask
-            self.irq_check = True
+            self.irq_check = self.event = True
 
     def _wake(self) -> None:
         if self.halted:
@@ -249,7 +250,7 @@ class RiscvCpu(CsrMixin):
         self.mstatus = s
         self.pc = base + 4 * cause if interrupt and mode == 1 else base
         self._select_context()
-        self.irq_check = True
+        self.irq_check = self.event = True
 
     def raise_trap(self, t: Trap) -> None:
         self.take_trap(t.cause, t.tval & M64)
@@ -265,7 +266,7 @@ class RiscvCpu(CsrMixin):
         self.mstatus = s
         self.priv = new_priv
         self._select_context()
-        self.irq_check = True
+        self.irq_check = self.event = True
         return self.mepc
 
     def sret(self, word: int) -> int:
@@ -277,14 +278,14 @@ class RiscvCpu(CsrMixin):
         self.mstatus = s
         self.priv = new_priv
         self._select_context()
-        self.irq_check = True
+        self.irq_check = self.event = True
         return self.sepc
 
     def wfi(self, word: int) -> None:
         if self.priv == 0 or (self.priv == 1 and self.mstatus & TW):
             raise Trap(ILLEGAL_INSN, word)
         if not self.mip & self.mie:
-            self.halted = True
+            self.halted = self.event = True
 
     def sfence_vma(self, vaddr: int, asid: int, rs1: int, word: int) -> None:
         if self.priv == 0 or (self.priv == 1 and self.mstatus & TVM):

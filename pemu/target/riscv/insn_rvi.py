@@ -82,7 +82,8 @@ def trans_auipc(c, a):
 
 def trans_jal(c, a):
     c.w(a.rd, str(c.next_pc))
-    c.end(str((c.pc + a.imm) & M64))
+    c.direct = (c.pc + a.imm) & M64
+    c.end(str(c.direct))
 
 
 def trans_jalr(c, a):

@@ -112,6 +112,8 @@ class TransCtx:
         self.fp_dirty = False
         self.uses_mem = False
         self.word = 0
+        self.direct: int | None = None  # target of a direct jump (jal)
+        self.side_exits = 0
 
     # --- registers ---------------------------------------------------------
     def r(self, n: int) -> str:
@@ -152,6 +154,23 @@ class TransCtx:
         self.cond = cond
         self.taken = target & M64
         self.end(f"{self.taken} if {cond} else {self.next_pc}")
+
+    def side_exit(self) -> None:
+        """Turn the conditional branch just translated into an early return
+        (taken) and go on translating the fall-through path."""
+        assert self.cond is not None
+        wb = "; ".join(f"X[{n}] = x{n}" for n in sorted(self.writes))
+        self.emit(f"if {self.cond}:")
+        if wb:
+            self.emit(f"    {wb}")
+        if self.fp_dirty:
+            self.emit("    c.mark_fs_dirty()")
+        self.emit(f"    c.icount += {self.index + 1}")
+        self.emit(f"    return {self.taken}")
+        self.cond = None
+        self.stop = False
+        self.npc = None
+        self.side_exits += 1
 
     def mark_fault_point(self) -> None:
         if self.mode == "block":
@@ -211,22 +230,28 @@ class TransCtx:
 
 
 def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> str:
-    """Wrap a block's statements in a function with register locals."""
+    """Wrap a block's statements in a function with register locals.
+
+    Every exit adds the number of instructions it completed to c.icount; a
+    trap unwinding the block sets e.k to the faulting instruction's index.
+    """
     regs = sorted(ctx.reads | ctx.writes)
     written = sorted(ctx.writes)
     wb = "; ".join(f"X[{n}] = x{n}" for n in written)
-    faults = any(ln.startswith("k = ") for ln in ctx.lines)
-    head = "R = c.tlb_r; W = c.tlb_w" if ctx.uses_mem else ""
+    faults = any(ln.startswith("k = ") or ln.startswith("    k = ") for ln in ctx.lines)
+    out = [f"def {name}(X, c, R, W):"]
+    head = []
     if faults:
-        head += ("; " if head else "") + "k = 0"
-    out = [f"def {name}(X, F, c):"]
+        head.append("k = 0")
+    if any("F[" in ln for ln in ctx.lines):
+        head.append("F = c.f")
     if head:
-        out.append("    " + head)
+        out.append("    " + "; ".join(head))
     if regs:
         out.append("    " + "; ".join(f"x{n} = X[{n}]" for n in regs))
     if ctx.fp_dirty:
         out.append("    c.mark_fs_dirty()")
-    loop = ctx.cond is not None and ctx.taken == start_pc
+    loop = ctx.cond is not None and ctx.taken == start_pc and not ctx.side_exits
     pad = "        " if faults else "    "
     body: list[str] = []
     if loop:
@@ -238,7 +263,7 @@ def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> 
         body.append(f"    if {ctx.cond}:")
         body.append("        it += 1")
         body.append("        if it < 256: continue")
-        body.append("        it -= 1")  # the dispatcher counts one pass itself
+        body.append("        it -= 1")  # the limit exit completed `it` passes
         body.append(f"        npc = {start_pc}")
         body.append("    else:")
         body.append(f"        npc = {ctx.next_pc}")
@@ -257,19 +282,19 @@ def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> 
         out.append("        raise")
     if wb:
         out.append("    " + wb)
-    if loop:
-        out.append(f"    c.icount += it * {count}")
+    out.append(f"    c.icount += {'(it + 1) * ' if loop else ''}{count}")
     out.append("    return npc")
     return "\n".join(out) + "\n"
 
 
 def insn_source(ctx: TransCtx, name: str = "ti") -> str:
     """A tier-0 function for one instruction: state lives in X directly."""
-    out = [f"def {name}(X, F, c):"]
-    if ctx.uses_mem:
-        out.append("    R = c.tlb_r; W = c.tlb_w")
+    out = [f"def {name}(X, c, R, W):"]
+    if any("F[" in ln for ln in ctx.lines):
+        out.append("    F = c.f")
     if ctx.fp_dirty:
         out.append("    c.mark_fs_dirty()")
     out += ["    " + ln for ln in ctx.lines]
+    out.append("    c.icount += 1")
     out.append(f"    return {ctx.npc}")
     return "\n".join(out) + "\n"

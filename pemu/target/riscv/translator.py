@@ -64,12 +64,18 @@ class Translator:
         return got
 
     def translate(self, cpu: Any, vpc: int, ppc: int, fs_on: bool):
-        """Returns ((fn, count, pcs), physical pages) for the block at vpc."""
+        """Returns ((fn, count, pcs), physical pages) for the block at vpc.
+
+        In tier 1 a block is a superblock within one page: it follows direct
+        jumps and calls (jal) and continues past conditional branches on the
+        fall-through path, returning early (a side exit) when one is taken.
+        """
         mode = "block" if self.tier == 1 else "interp"
         limit = MAX_BLOCK if self.tier == 1 else 1
         ctx = TransCtx(mode, fs_on)
         pcs: list[int] = []
         pages = {ppc >> 12}
+        page_va, page_pa = vpc & ~0xFFF, ppc & ~0xFFF
         pc, pa = vpc, ppc
         ram_base, buf = cpu.ram_base, cpu.ram.buf
         ram_last = cpu.ram_end - 2
@@ -95,18 +101,29 @@ class Translator:
                 ctx.end(str(pc))  # fault on a later fetch: stop before it
                 break
             ctx.pc, ctx.ilen, ctx.word, ctx.index = pc, ilen, raw, len(pcs)
+            ctx.direct = None
             insn, args = self._decode(word)
             if insn is None:
                 ctx.illegal(raw)
             else:
                 insn.trans(ctx, args)
             pcs.append(pc)
+            nxt = pc + ilen
+            if ctx.stop and mode == "block" and len(pcs) < limit:
+                # superblock continuation within the same page
+                if ctx.cond is not None and ctx.taken != vpc and (nxt & 0xFFF) \
+                        and nxt & ~0xFFF == page_va:
+                    ctx.side_exit()
+                elif ctx.direct is not None and ctx.direct & ~0xFFF == page_va \
+                        and ctx.direct not in pcs:
+                    ctx.stop, ctx.npc = False, None
+                    nxt = ctx.direct
             if ctx.stop:
                 break
-            pc += ilen
-            pa += ilen
-            if len(pcs) >= limit or (pc & 0xFFF) == 0:
-                ctx.end(str(pc))
+            pc = nxt
+            pa = page_pa | (pc & 0xFFF)
+            if len(pcs) >= limit or pc & ~0xFFF != page_va:
+                ctx.end(str(pc))  # a block never leaves its first page
                 break
         if mode == "block":
             src = block_source(ctx, vpc, len(pcs))

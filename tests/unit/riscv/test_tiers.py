@@ -150,3 +150,23 @@ patch:
 def test_self_modifying_code_is_retranslated(tier):
     cpu = BareMachine(assemble(SMC, "rv64g"), tier).run()
     assert (cpu.x[8], cpu.x[9]) == (7, 42)
+
+
+PAGE_CROSSING = """
+    li a0, 0
+    j 1f
+    .balign 4096
+    .skip 4094
+1:  .4byte 0x00150513      # addi a0, a0, 1, straddling the page boundary
+    addi a0, a0, 2         # first instruction of the next page
+    addi a0, a0, 4
+    wfi
+"""
+
+
+@needs_as
+@pytest.mark.parametrize("tier", [0, 1])
+def test_instruction_straddling_a_page_boundary(tier):
+    cpu = BareMachine(assemble(PAGE_CROSSING, "rv64g"), tier, ram_size=1 << 20).run()
+    assert cpu.halted
+    assert cpu.x[10] == 7
