@@ -155,7 +155,7 @@ class KvmAccel:
 
         PVM hosts emulate guest CPL0 code and fail on `int3` (0xCC), which Linux
         runs on purpose (alternatives self-test, text_poke_bp), on POPCNT and on
-        CLAC/STAC (SMAP, whose CPUID bit the host shows natively).
+        CLAC/STAC (SMAP, whose CPUID bit the host shows natively) and FWAIT.
         int3 is a trap: the #BP handler must see RIP past it, so advance RIP and
         inject vector 3.
         """
@@ -167,7 +167,8 @@ class KvmAccel:
                 v.set_regs(regs)
                 v.inject_exception(3)
                 return True
-            if emulate.popcnt(regs, code) or emulate.clac_stac(regs, code):
+            if (emulate.popcnt(regs, code) or emulate.clac_stac(regs, code)
+                    or emulate.fwait(regs, code)):
                 v.set_regs(regs)
                 return True
         except (OSError, IndexError):

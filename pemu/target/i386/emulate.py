@@ -66,3 +66,12 @@ def clac_stac(regs: Any, code: bytes) -> bool:
         return False
     regs.rip += 3
     return True
+
+
+def fwait(regs: Any, code: bytes) -> bool:
+    """FWAIT (9B): a no-op unless an unmasked x87 exception is pending, which the
+    kernel's own FPU use never leaves behind."""
+    if code[:1] != b"\x9b":
+        return False
+    regs.rip += 1
+    return True
