@@ -129,8 +129,6 @@ def build_machine(opts: Options, prog: str = PROG) -> Any:
         props["kernel"] = BUNDLED_KERNEL
         props.setdefault("initrd", BUNDLED_INITRD)
         props.setdefault("append", "console=ttyS0")
-        sys.stderr.write(f"{prog}: no -kernel given: booting the bundled guest "
-                         "(Linux 6.1 + busybox; 'poweroff -f' ends it, Ctrl-A x quits)\n")
     if props.get("kernel") and not os.path.exists(props["kernel"]):
         raise OptionError(f"could not load kernel '{props['kernel']}': "
                           "No such file or directory")
@@ -213,6 +211,9 @@ def _main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, lambda s, f: machine.loop.request("shutdown", "host-signal"))
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
         signal.signal(signal.SIGHUP, lambda s, f: machine.loop.request("shutdown", "host-signal"))
+    if machine.kernel == BUNDLED_KERNEL:
+        sys.stderr.write(f"{PROG}: no -kernel given: booting the bundled guest "
+                         "(Linux 6.1 + busybox; 'poweroff -f' ends it, Ctrl-A x quits)\n")
     if not opts.has("S"):
         machine.loop.set_runstate("running")
     try:

@@ -32,6 +32,11 @@ class VirtualClock:
         self._stopped_at: int | None = None
         self._warp = 0
         self._timers: list[tuple[int, int, Timer]] = []
+        #: End of the CPU slice now running; a timer armed earlier than this
+        #: calls `kick` so the vCPUs return and the slice is recomputed
+        #: (in icount mode, at the same instruction on every run).
+        self.slice_deadline: int | None = None
+        self.kick: Callable[[], None] = lambda: None
         self._seq = itertools.count()
 
     @property
@@ -68,6 +73,9 @@ class VirtualClock:
     # --- timers -----------------------------------------------------------
     def _arm(self, timer: Timer) -> None:
         heapq.heappush(self._timers, (timer.expire, next(self._seq), timer))
+        if self.slice_deadline is not None and timer.expire < self.slice_deadline:
+            self.slice_deadline = timer.expire
+            self.kick()
 
     def next_deadline(self) -> int | None:
         while self._timers:

@@ -156,7 +156,12 @@ class MainLoop:
                 nd = clock.next_deadline()
                 if nd is not None and nd < deadline:
                     deadline = nd
-                idle = self.cpus.run_slice(deadline)
+                clock.slice_deadline = deadline
+                clock.kick = self.cpus.kick
+                try:
+                    idle = self.cpus.run_slice(deadline)
+                finally:
+                    clock.slice_deadline = None
             timeout: float | None = 0.0
             warp_to = None
             if idle and not self._requests and not self._bhs and self.exit_code is None:

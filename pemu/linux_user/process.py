@@ -18,7 +18,7 @@ from pemu.linux_user.elfload import LoadedImage, load_elf
 from pemu.linux_user.memory import PROT_EXEC, PROT_READ, GuestMemory, page_up
 from pemu.linux_user.stack import DEFAULT_STACK_SIZE, setup_stack
 from pemu.linux_user.syscalls import load_all
-from pemu.target.riscv.translator import Translator
+from pemu.target.riscv.translator import CODEGEN_FINGERPRINT, Translator
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Process:
         self.mem.tbs = self.tbs
         self.translator = Translator(self.mem.buf, int(os.environ.get("PEMU_TIER", "1")))
         # user-mode blocks get their own (small) persistent cache file
-        self.translator.code_cache = CodeCache(tag="user-tb")
+        self.translator.code_cache = CodeCache(tag="user-tb", fingerprint=CODEGEN_FINGERPRINT)
         self.sigactions = [S.SigAction() for _ in range(S.NSIG + 1)]
         self.pending: list[S.SigInfo] = []
         self.threads: dict[int, object] = {}

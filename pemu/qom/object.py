@@ -11,8 +11,9 @@ when they come from the command line), `realize()` once wiring is done,
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 
 class PropertyError(ValueError):
@@ -86,16 +87,16 @@ class Property:
         setattr(obj, self.attr, value)
 
 
-_REGISTRY: dict[str, type["Object"]] = {}
+_REGISTRY: dict[str, type[Object]] = {}
 
 
-def register_type(cls: type["Object"]) -> type["Object"]:
+def register_type(cls: type[Object]) -> type[Object]:
     """Class decorator: make a type visible to -device/-machine/-cpu help."""
     _REGISTRY[cls.type_name] = cls
     return cls
 
 
-def find_type(name: str, kind: str | None = None) -> type["Object"] | None:
+def find_type(name: str, kind: str | None = None) -> type[Object] | None:
     cls = _REGISTRY.get(name)
     if cls is None:
         for c in _REGISTRY.values():
@@ -107,7 +108,7 @@ def find_type(name: str, kind: str | None = None) -> type["Object"] | None:
     return cls
 
 
-def types_of_kind(kind: str) -> list[type["Object"]]:
+def types_of_kind(kind: str) -> list[type[Object]]:
     return sorted((c for c in _REGISTRY.values() if c.kind == kind), key=lambda c: c.type_name)
 
 

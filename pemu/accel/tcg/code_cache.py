@@ -4,12 +4,15 @@ compile() is the dominant cost of translating a block (hundreds of µs),
 while generating its source is cheap. The cache maps a digest of the
 generated Python source to the marshalled code object: identical source
 means identical code, so a hit can never be stale. It lives in
-$XDG_CACHE_HOME/pemu (or ~/.cache/pemu), one file per Python and pemu
-version; PEMU_TB_CACHE=off disables it, PEMU_TB_CACHE=DIR moves it.
+$XDG_CACHE_HOME/pemu (or ~/.cache/pemu), one file per Python version and
+code-generator fingerprint (a digest of the translator's own source), so a
+changed translator starts a fresh file and the stale one is removed.
+PEMU_TB_CACHE=off disables it, PEMU_TB_CACHE=DIR moves it.
 """
 from __future__ import annotations
 
 import atexit
+import glob
 import hashlib
 import marshal
 import os
@@ -32,10 +35,12 @@ def _default_dir() -> str | None:
 
 
 class CodeCache:
-    def __init__(self, directory: str | None = None, tag: str = "tb") -> None:
+    def __init__(self, directory: str | None = None, tag: str = "tb",
+                 fingerprint: str = "") -> None:
         self.dir = directory if directory is not None else _default_dir()
-        ver = f"py{sys.version_info.major}{sys.version_info.minor}"
-        self.path = os.path.join(self.dir, f"{tag}-{ver}-v{FORMAT}.marshal") if self.dir else None
+        self.prefix = f"{tag}-py{sys.version_info.major}{sys.version_info.minor}-v{FORMAT}"
+        name = f"{self.prefix}-{fingerprint}.marshal" if fingerprint else f"{self.prefix}.marshal"
+        self.path = os.path.join(self.dir, name) if self.dir else None
         self._entries: dict[bytes, bytes] | None = None
         self._new: dict[bytes, bytes] = {}
         self.hits = self.misses = 0
@@ -95,5 +100,19 @@ class CodeCache:
                 marshal.dump(merged, f)
             os.replace(tmp, self.path)
             self._new = {}
+            for old_file in glob.glob(os.path.join(self.dir, self.prefix + "-*.marshal")):
+                if old_file != self.path:
+                    os.unlink(old_file)
         except OSError:
             pass  # a cache that cannot be written is only a slower start
+
+
+def fingerprint(*modules: object) -> str:
+    """A short digest of the source files of the modules that generate code."""
+    h = hashlib.blake2b(digest_size=6)
+    for mod in modules:
+        path = getattr(mod, "__file__", None)
+        if path:
+            with open(path, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()

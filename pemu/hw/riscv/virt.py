@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from typing import Any, ClassVar
 
 from pemu.accel.tcg.cpu_exec import TbStore
@@ -97,6 +98,8 @@ class VirtMachine(Machine):
             self.cpus.append(cpu)
         self.accel = TcgRunner(self.cpus, self.clock, self.store)
         self.loop.cpus = self.accel
+        for cpu in self.cpus:
+            cpu.on_stuck = self._guest_stuck
 
         self.clint = self._dev(Aclint(self.clock, self.smp, name="clint"), "clint")
         for h, cpu in enumerate(self.cpus):
@@ -121,6 +124,16 @@ class VirtMachine(Machine):
             dev.irq.connect(self.plic.input(VIRTIO_IRQ + i).set)
             self.add_device(dev, f"virtio-mmio{i}")
             self.virtio.append(dev)
+
+    def _guest_stuck(self, message: str) -> None:
+        """A hart loops on a fault it cannot handle: report it once, stop the guest."""
+        def stop() -> None:
+            if self.loop.runstate == "running":
+                sys.stderr.write(f"pemu-system-riscv64: {message}; guest stopped\n")
+                sys.stderr.flush()
+                self.loop.set_runstate("internal-error")
+        self.accel.kick()
+        self.loop.bh(stop)
 
     def _dev(self, dev: Any, key: str) -> Any:
         self.memory.map(VIRT_MEMMAP[key][0], dev.region)
@@ -184,9 +197,7 @@ class VirtMachine(Machine):
         else:
             self.fdt_bytes = self.make_fdt(initrd_range)
         fdt_addr = (dram + min(self.ram_size, 3 * GiB) - len(self.fdt_bytes)) & ~(2 * MiB - 1)
-        for b in blobs:
-            if b.addr < dram or b.addr + len(b.data) > dram + self.ram_size:
-                raise boot.BootError(f"image does not fit in RAM at {b.addr:#x}")
+        blobs = [self._clip_to_ram(b) for b in blobs]
         blobs.append(boot.Blob(fdt_addr, self.fdt_bytes))
         if bios == "none":
             start, info = (kernel_entry if self.kernel else dram), None
@@ -195,6 +206,19 @@ class VirtMachine(Machine):
         self._rom_image = boot.reset_vector(start, fdt_addr, info)
         self._blobs = blobs
         self._load_images()
+
+    def _clip_to_ram(self, b: boot.Blob) -> boot.Blob:
+        """The part of an image inside RAM (QEMU also drops ELF header pages
+        that fall just below it); an image wholly outside RAM is an error."""
+        lo, hi = self.ram.base, self.ram.base + self.ram_size
+        start, end = max(b.addr, lo), min(b.addr + len(b.data), hi)
+        if start >= end:
+            raise boot.BootError(f"image at {b.addr:#x} ({len(b.data)} bytes) is outside RAM "
+                                 f"({lo:#x}-{hi - 1:#x})")
+        if end - start < len(b.data) and b.addr + len(b.data) > hi:
+            raise boot.BootError(f"image at {b.addr:#x} ({len(b.data)} bytes) does not fit in "
+                                 f"RAM ({lo:#x}-{hi - 1:#x}); try a larger -m")
+        return boot.Blob(start, b.data[start - b.addr:end - b.addr])
 
     def _load_images(self) -> None:
         self.memory.write_bytes(VIRT_MEMMAP["mrom"][0], self._rom_image, force=True)

@@ -42,6 +42,7 @@ from pemu.target.riscv.csr import (
 from pemu.target.riscv.trap import (
     ILLEGAL_INSN,
     INSN_ACCESS,
+    INSN_PAGE_FAULT,
     LOAD_ACCESS,
     LOAD_MISALIGNED,
     STORE_ACCESS,
@@ -68,6 +69,9 @@ class RiscvCpu(CsrMixin):
         self.ram_end = ram.base + ram.size if ram else 0
         self.time_fn: Callable[[], int] = lambda: self.icount
         self.on_wake: Callable[[], None] = lambda: None
+        #: Called with a message when the hart is stuck in a fault it cannot
+        #: handle (its trap vector itself faults); the board reports it.
+        self.on_stuck: Callable[[str], None] | None = None
         self.tbs = None  # set by the accelerator (translation block store)
         self.translator = None  # set by the accelerator
         self.reset_pc = 0x1000
@@ -90,8 +94,11 @@ class RiscvCpu(CsrMixin):
         self.pmpcfg = [0] * 2
         self.pmpaddr = [0] * 16
         self.fflags = self.frm = 0
-        self.icount = 0
-        self.counter_offset = [0, 0, 0]
+        # icount keeps counting across resets: in icount mode it is the
+        # machine's clock, which must never go backwards. The architectural
+        # counters restart from 0.
+        self.icount = getattr(self, "icount", 0)
+        self.counter_offset = [-self.icount] * 3
         self.resv: int | None = None
         self.halted = False
         self.irq_check = self.event = True
@@ -253,7 +260,12 @@ class RiscvCpu(CsrMixin):
         self.irq_check = self.event = True
 
     def raise_trap(self, t: Trap) -> None:
+        faulting_pc = self.pc
         self.take_trap(t.cause, t.tval & M64)
+        if t.cause in (INSN_ACCESS, INSN_PAGE_FAULT) and self.pc == faulting_pc \
+                and self.on_stuck is not None:
+            self.on_stuck(f"hart {self.hartid}: unhandled {t} at pc {faulting_pc:#x}: "
+                          f"the trap vector is not executable")
 
     def mret(self, word: int) -> int:
         if self.priv < 3:

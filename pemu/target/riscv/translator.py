@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pemu.accel.tcg.code_cache import CodeCache
+from pemu.accel.tcg.code_cache import CodeCache, fingerprint
 from pemu.target.riscv import (
     insn_rva,
     insn_rvc,
@@ -47,6 +47,17 @@ def decode_at(word16_fetch, pc: int) -> tuple[int, int, int]:
     return w, w, 4
 
 
+def _generator_fingerprint() -> str:
+    import sys
+
+    from pemu.target.riscv import decode, fpu, translate
+    return fingerprint(*EXTENSIONS.values(), insn_rvc, decode, fpu, translate,
+                       sys.modules[__name__])
+
+
+CODEGEN_FINGERPRINT = _generator_fingerprint()
+
+
 class Translator:
     """Turns guest code at a pc into Python functions."""
 
@@ -54,7 +65,7 @@ class Translator:
         self.globals = dict(GLOBALS, RAM=ram_buf)
         self.tier = tier
         self._decoded: dict[int, tuple[Any, Any]] = {}
-        self.code_cache = CodeCache()
+        self.code_cache = CodeCache(tag="riscv", fingerprint=CODEGEN_FINGERPRINT)
 
     def _decode(self, word: int) -> tuple[Any, Any]:
         got = self._decoded.get(word)

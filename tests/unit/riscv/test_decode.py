@@ -5,12 +5,11 @@ from __future__ import annotations
 import struct
 
 import pytest
+from rvasm import assemble, needs_as
 
 from pemu.target.riscv.decode import sext
 from pemu.target.riscv.insn_rvc import expand
 from pemu.target.riscv.translator import DECODER
-
-from rvasm import assemble, needs_as
 
 # (assembly, mnemonic we must decode, expected operand fields)
 CASES = [

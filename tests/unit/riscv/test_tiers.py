@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from rvasm import BareMachine, assemble, needs_as
 
 ALU_RR = ["add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and",
@@ -24,7 +23,8 @@ INTERESTING = [0, 1, -1, 0x7FFFFFFF, -0x80000000, 0x7FFFFFFFFFFFFFFF, -0x8000000
 def random_program(rng: random.Random, n: int) -> str:
     lines = ["li x4, 0x80080000"]
     for r in REGS:
-        lines.append(f"li {r}, {rng.choice(INTERESTING) if rng.random() < 0.5 else rng.getrandbits(64) - (1 << 63)}")
+        value = rng.choice(INTERESTING) if rng.random() < 0.5 else rng.getrandbits(64) - (1 << 63)
+        lines.append(f"li {r}, {value}")
     label = 0
     for _ in range(n):
         kind = rng.random()
@@ -43,8 +43,7 @@ def random_program(rng: random.Random, n: int) -> str:
         elif kind < 0.95:
             # a forward branch over one instruction, so both paths are exercised
             op = rng.choice(["beq", "bne", "blt", "bge", "bltu", "bgeu"])
-            lines.append(f"{op} {rs1}, {rs2}, 1f{label}".replace("1f", f"L{label}f")
-                         .replace(f"L{label}f{label}", f"L{label}"))
+            lines.append(f"{op} {rs1}, {rs2}, L{label}")
             lines.append(f"addi {rd}, {rd}, 1")
             lines.append(f"L{label}:")
             label += 1

@@ -1,0 +1,159 @@
+"""pemu-system-riscv64 as a command: errors, determinism, dumpdtb, faults."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+PEMU = [sys.executable, "-m", "pemu.cli.system"]
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "unit", "riscv"))
+from rvasm import needs_as  # noqa: E402
+
+LD = "riscv64-linux-gnu-ld"
+AS = "riscv64-linux-gnu-as"
+
+
+def run(args: list[str], timeout: float = 60, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run(PEMU + args, input=stdin, capture_output=True, timeout=timeout)
+
+
+def build_elf(tmp_path, source: str, name: str = "prog") -> str:
+    src, obj, elf = (str(tmp_path / f"{name}.{e}") for e in ("S", "o", "elf"))
+    with open(src, "w") as f:
+        f.write(".option norelax\n.globl _start\n_start:\n" + source)
+    subprocess.run([AS, "-march=rv64gc", "-o", obj, src], check=True)
+    subprocess.run([LD, "-Ttext=0x80000000", "-o", elf, obj], check=True)
+    return elf
+
+
+@pytest.mark.parametrize("args,words", [
+    (["-kernel", "/nonexistent/Image"], "could not load kernel '/nonexistent/Image'"),
+    (["-M", "nosuchboard"], "unsupported machine type 'nosuchboard'"),
+    (["-cpu", "pentium"], "unable to find CPU model 'pentium'"),
+    (["-m", "12X"], "-m 12X: Invalid RAM size"),
+    (["-m", "0"], "RAM size must be between"),
+    (["-smp", "99"], "Invalid SMP CPUs 99"),
+    (["-frobnicate"], "-frobnicate: invalid option"),
+    (["-device", "no-such-device"], "no-such-device"),
+    (["-serial", "bogus:thing"], "bogus"),
+    (["-bios", "/nonexistent/fw.bin", "-kernel", "/bin/true"], "could not load firmware"),
+])
+def test_bad_input_is_one_line_and_status_1(args, words):
+    r = run(args + ["-nographic"])
+    err = r.stderr.decode()
+    assert r.returncode == 1, err
+    assert "Traceback" not in err
+    assert words in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("pemu-system-riscv64: ")
+
+
+def test_help_lists():
+    assert b"virt" in run(["-machine", "help"]).stdout
+    assert b"rv64" in run(["-cpu", "help"]).stdout
+    out = run(["-device", "help"]).stdout
+    assert b"virtio-blk-device" in out and b"virtio-rng-device" in out
+
+
+@pytest.mark.skipif(shutil.which("dtc") is None, reason="dtc (device-tree-compiler) missing")
+def test_dumpdtb_matches_qemus_layout(tmp_path):
+    dtb = tmp_path / "virt.dtb"
+    r = run(["-M", f"virt,dumpdtb={dtb}", "-m", "256M", "-smp", "2"])
+    assert r.returncode == 0, r.stderr
+    dts = subprocess.run(["dtc", "-I", "dtb", "-O", "dts", str(dtb)], capture_output=True,
+                         text=True).stdout
+    for node in ("memory@80000000", "cpu@0", "cpu@1", "plic@c000000", "clint@2000000",
+                 "serial@10000000", "test@100000", "rtc@101000", "virtio_mmio@10001000",
+                 "virtio_mmio@10008000", "poweroff", "reboot", "chosen"):
+        assert node in dts, node
+    assert 'riscv,isa = "rv64imafdc' in dts
+    assert "reg = <0x00 0x80000000 0x00 0x10000000>;" in dts
+    if shutil.which("qemu-system-riscv64"):
+        qdtb = tmp_path / "qemu.dtb"
+        subprocess.run(["qemu-system-riscv64", "-M", f"virt,dumpdtb={qdtb}", "-m", "256M",
+                        "-smp", "2"], capture_output=True, check=True)
+        qdts = subprocess.run(["dtc", "-I", "dtb", "-O", "dts", str(qdtb)],
+                              capture_output=True, text=True).stdout
+        # every device pemu describes sits where QEMU puts it, with the same interrupts
+        for line in ("interrupts = <0x0a>;", "interrupts = <0x0b>;", "interrupts = <0x08>;",
+                     "reg = <0x00 0xc000000 0x00 0x600000>;",
+                     "reg = <0x00 0x2000000 0x00 0x10000>;", "riscv,ndev = <0x60>;",
+                     "timebase-frequency = <0x989680>;", "value = <0x5555>;",
+                     "value = <0x7777>;"):
+            assert line in qdts and line in dts, line
+
+
+TIMER_PROGRAM = """
+    la t0, trap
+    csrw mtvec, t0
+    li s0, 0x2004000        # mtimecmp, hart 0
+    li s1, 0x200bff8        # mtime
+    li s2, 0x10000000       # UART THR
+    li s3, 4                # rounds
+    li t2, 'x'
+round:
+    ld t1, 0(s1)
+    addi t1, t1, 500
+    sd t1, 0(s0)
+    li t0, 0x80
+    csrs mie, t0
+    csrsi mstatus, 8
+spin:
+    sb t2, 0(s2)
+    j spin
+    .balign 4               # mtvec's low two bits are the mode
+trap:
+    li t0, 0x80
+    csrc mie, t0
+    li t0, 10
+    sb t0, 0(s2)
+    addi s3, s3, -1
+    beqz s3, done
+    la t0, round
+    csrw mepc, t0
+    li t0, 0x1800
+    csrs mstatus, t0
+    mret
+done:
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+1:  j 1b
+"""
+
+
+@needs_as
+def test_icount_makes_a_run_deterministic(tmp_path):
+    elf = build_elf(tmp_path, TIMER_PROGRAM)
+    outs = []
+    for shift in (3, 3, 5):
+        r = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic",
+                 "-icount", f"shift={shift},sleep=off"])
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.decode().replace("\r", "").strip("\n").split("\n")
+        assert len(lines) == 4 and all(set(ln) == {"x"} for ln in lines), lines
+        outs.append(lines)
+    assert outs[0] == outs[1]  # same input, same output
+    assert outs[0] != outs[2]  # and the output really depends on virtual time
+
+
+@needs_as
+def test_guest_jumping_into_unmapped_memory_is_reported(tmp_path):
+    elf = build_elf(tmp_path, "    li t0, 0x5000000\n    jr t0\n")
+    p = subprocess.Popen(PEMU + ["-M", "virt", "-bios", "none", "-kernel", elf,
+                                 "-nographic"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        line = p.stderr.readline().decode()
+        assert "unhandled instruction access fault" in line
+        assert "Traceback" not in line
+        p.stdin.write(b"\x01x")  # the monitor still works: Ctrl-A x quits
+        p.stdin.flush()
+        assert p.wait(30) == 0
+    finally:
+        p.kill()
+        p.wait()
