@@ -218,6 +218,10 @@ def _main(argv: list[str]) -> int:
         machine.loop.set_runstate("running")
     try:
         code = machine.run()
+        if os.environ.get("PEMU_STATS"):
+            total = sum(c.icount for c in machine.cpus)
+            sys.stderr.write(f"{PROG}: {total} guest instructions, "
+                             f"{machine.store.translated} blocks translated\n")
     finally:
         for chardev in list(machine.chardevs.values()):
             try:
