@@ -82,6 +82,7 @@ class VirtMachine(Machine):
         self._blobs: list[boot.Blob] = []
         self._rom_image = b""
         self.fdt_bytes = b""
+        self._stuck_reported = False
         self.build()
 
     # --- construction -----------------------------------------------------------------
@@ -126,14 +127,12 @@ class VirtMachine(Machine):
             self.virtio.append(dev)
 
     def _guest_stuck(self, message: str) -> None:
-        """A hart loops on a fault it cannot handle: report it once, stop the guest."""
-        def stop() -> None:
-            if self.loop.runstate == "running":
-                sys.stderr.write(f"pemu-system-riscv64: {message}; guest stopped\n")
-                sys.stderr.flush()
-                self.loop.set_runstate("internal-error")
-        self.accel.kick()
-        self.loop.bh(stop)
+        """A hart loops on a fault it cannot handle: say so once (QEMU would
+        spin silently; the runstate stays what QEMU's would be)."""
+        if not self._stuck_reported:
+            self._stuck_reported = True
+            sys.stderr.write(f"pemu-system-riscv64: {message}\n")
+            sys.stderr.flush()
 
     def _dev(self, dev: Any, key: str) -> Any:
         self.memory.map(VIRT_MEMMAP[key][0], dev.region)

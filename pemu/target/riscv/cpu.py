@@ -265,7 +265,7 @@ class RiscvCpu(CsrMixin):
         if t.cause in (INSN_ACCESS, INSN_PAGE_FAULT) and self.pc == faulting_pc \
                 and self.on_stuck is not None:
             self.on_stuck(f"hart {self.hartid}: unhandled {t} at pc {faulting_pc:#x}: "
-                          f"the trap vector is not executable")
+                          f"the trap vector is not executable; the hart spins there")
 
     def mret(self, word: int) -> int:
         if self.priv < 3:
