@@ -157,3 +157,16 @@ def test_guest_jumping_into_unmapped_memory_is_reported(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+@needs_as
+def test_debug_log_of_blocks_and_interrupts(tmp_path):
+    elf = build_elf(tmp_path, TIMER_PROGRAM)
+    log = tmp_path / "trace.log"
+    r = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic",
+             "-icount", "shift=3,sleep=off", "-d", "in_asm,int", "-D", str(log)])
+    assert r.returncode == 0, r.stderr
+    text = log.read_text()
+    assert "0x0000000000001000:  00000297  auipc      t0,0x0" in text  # the reset vector
+    assert "csrrs      zero,mstatus,8" in text or "csrrsi     zero,mstatus,8" in text
+    assert text.count("interrupt cause 7") == 4  # one machine timer interrupt per round

@@ -119,7 +119,7 @@ def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: se
         if cpu.irq_check:
             before = cpu.pc
             if cpu.check_irq() and "int" in flags:
-                log(f"cpu {cpu.index}: interrupt {cpu.describe_last_trap()} at pc {before:#x}"
+                log(f"cpu {cpu.index}: {cpu.describe_last_trap()} at pc {before:#x}"
                     f" -> {cpu.pc:#x}\n")
         if cpu.halted or cpu.exit_req:
             return

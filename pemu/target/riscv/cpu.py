@@ -446,6 +446,33 @@ class RiscvCpu(CsrMixin):
         return old & M64
 
     # --- introspection ------------------------------------------------------------------
+    def disassemble(self, addr: int, data: bytes) -> list[tuple[int, str]]:
+        """(length, text) per instruction of `data` at guest address `addr` (monitor x/i)."""
+        from pemu.target.riscv.disas import disassemble
+        return disassemble(addr, data)
+
+    def disassemble_tb(self, pc: int, entry: tuple) -> str:
+        """-d in_asm: the guest instructions of a freshly translated block."""
+        lines = [f"IN: (hart {self.hartid}, {PRIV_NAMES.get(self.priv, self.priv)}-mode)"]
+        for ipc in entry[2]:
+            try:
+                pa = self.translate(ipc, mmu.FETCH)
+                data = bytes(self.fetch16(pa, ipc).to_bytes(2, "little"))
+                if data[0] & 3 == 3:
+                    pa2 = self.translate(ipc + 2, mmu.FETCH)
+                    data += self.fetch16(pa2, ipc + 2).to_bytes(2, "little")
+            except Trap:
+                continue
+            from pemu.target.riscv.disas import disassemble_one
+            lines.append(f"0x{ipc:016x}:  {disassemble_one(data, ipc)[1]}")
+        return "\n".join(lines) + "\n"
+
+    def describe_last_trap(self) -> str:
+        cause = self.mcause if self.priv == 3 else self.scause
+        code = cause & ~(1 << 63)
+        kind = "interrupt" if cause >> 63 else "exception"
+        return f"{kind} cause {code} ({'M' if self.priv == 3 else 'S'}-mode handler)"
+
     def dump_state(self) -> str:
         names = ["zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1",
                  "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5",
