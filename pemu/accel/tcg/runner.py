@@ -8,6 +8,7 @@ are deterministic.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,10 @@ from pemu.accel.tcg.cpu_exec import TbStore, cpu_exec, cpu_exec_logged
 from pemu.core.clock import VirtualClock
 
 QUANTUM = 20_000  # instructions per hart turn
+#: Longest a slice may take in host time before the main loop polls its file
+#: descriptors again (monitors, serial input); returning early changes nothing
+#: in the guest's timeline, which only the instruction count drives.
+SLICE_HOST_NS = 20_000_000
 
 
 class TcgRunner:
@@ -48,6 +53,7 @@ class TcgRunner:
         multi = len(self.cpus) > 1
         traced = self.log is not None and bool(self.log_flags & {"exec", "int", "in_asm"})
         self._kicked = False
+        host_deadline = time.monotonic_ns() + SLICE_HOST_NS
         while True:
             ran = False
             for cpu in self.cpus:
@@ -68,5 +74,5 @@ class TcgRunner:
                     return False
             if not ran:
                 return True
-            if clock.now() >= deadline_ns:
+            if clock.now() >= deadline_ns or time.monotonic_ns() > host_deadline:
                 return False
