@@ -170,3 +170,32 @@ def test_debug_log_of_blocks_and_interrupts(tmp_path):
     assert "0x0000000000001000:  00000297  auipc      t0,0x0" in text  # the reset vector
     assert "csrrs      zero,mstatus,8" in text or "csrrsi     zero,mstatus,8" in text
     assert text.count("interrupt cause 7") == 4  # one machine timer interrupt per round
+
+
+REBOOTER = """
+    li t0, 0x80100000       # a counter in RAM, which a reset does not clear
+    ld t1, 0(t0)
+    addi t1, t1, 1
+    sd t1, 0(t0)
+    li t2, 0x10000000
+    li t3, 'R'
+    sb t3, 0(t2)
+    li t2, 0x100000         # sifive_test
+    li t3, 3
+    blt t1, t3, 1f
+    li t3, 0x5555           # third boot: power off
+    sw t3, 0(t2)
+1:  li t3, 0x7777           # otherwise: reset
+    sw t3, 0(t2)
+2:  j 2b
+"""
+
+
+@needs_as
+def test_guest_reset_reboots_in_process_unless_no_reboot(tmp_path):
+    elf = build_elf(tmp_path, REBOOTER)
+    base = ["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic"]
+    r = run(base)
+    assert (r.returncode, r.stdout) == (0, b"RRR")
+    r = run(base + ["-no-reboot"])
+    assert (r.returncode, r.stdout) == (0, b"R")
