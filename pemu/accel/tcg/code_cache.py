@@ -3,11 +3,16 @@
 compile() is the dominant cost of translating a block (hundreds of µs),
 while generating its source is cheap. The cache maps a digest of the
 generated Python source to the marshalled code object: identical source
-means identical code, so a hit can never be stale. It lives in
+means identical code, so a hit can never be stale.
+
+It is an SQLite database (standard library; safe with several pemu processes
+at once, and a lookup reads one row instead of loading the whole cache) in
 $XDG_CACHE_HOME/pemu (or ~/.cache/pemu), one file per Python version and
 code-generator fingerprint (a digest of the translator's own source), so a
-changed translator starts a fresh file and the stale one is removed.
-PEMU_TB_CACHE=off disables it, PEMU_TB_CACHE=DIR moves it.
+changed translator starts a fresh file and stale ones are removed. Rows
+carry a last-used time; past MAX_ENTRIES the least recently used go.
+PEMU_TB_CACHE=off disables it, PEMU_TB_CACHE=DIR moves it. Any failure of
+the cache only makes translation slower, never wrong.
 """
 from __future__ import annotations
 
@@ -16,12 +21,14 @@ import glob
 import hashlib
 import marshal
 import os
+import sqlite3
 import sys
-import tempfile
+import time
 from types import CodeType
 
-FORMAT = 1
-MAX_ENTRIES = 400_000
+FORMAT = 2
+MAX_ENTRIES = 60_000  # a Linux boot to a shell uses about 25-40k blocks
+FLUSH_EVERY = 2_000  # new entries kept in memory before they are written
 
 
 def _default_dir() -> str | None:
@@ -39,72 +46,100 @@ class CodeCache:
                  fingerprint: str = "") -> None:
         self.dir = directory if directory is not None else _default_dir()
         self.prefix = f"{tag}-py{sys.version_info.major}{sys.version_info.minor}-v{FORMAT}"
-        name = f"{self.prefix}-{fingerprint}.marshal" if fingerprint else f"{self.prefix}.marshal"
+        name = f"{self.prefix}-{fingerprint}.sqlite" if fingerprint else f"{self.prefix}.sqlite"
         self.path = os.path.join(self.dir, name) if self.dir else None
-        self._entries: dict[bytes, bytes] | None = None
+        self._db: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._failed = self.path is None
         self._new: dict[bytes, bytes] = {}
+        self._used: set[bytes] = set()
         self.hits = self.misses = 0
         if self.path:
             atexit.register(self.save)
 
-    def _load(self) -> dict[bytes, bytes]:
-        if self._entries is None:
-            self._entries = {}
-            if self.path:
+    def _conn(self) -> sqlite3.Connection | None:
+        if self._db is not None and self._pid != os.getpid():
+            # a forked child (user-mode fork) must not share the parent's
+            # connection: open its own
+            self._db = None
+            self._new, self._used = {}, set()
+        if self._db is None and not self._failed:
+            try:
+                os.makedirs(self.dir, exist_ok=True)  # type: ignore[arg-type]
+                fresh = not os.path.exists(self.path)  # type: ignore[arg-type]
+                db = sqlite3.connect(self.path, timeout=5, isolation_level=None)  # type: ignore[arg-type]
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=OFF")
+                db.execute("CREATE TABLE IF NOT EXISTS tb (key BLOB PRIMARY KEY, code BLOB, "
+                           "used INTEGER)")
+                self._db = db
+                self._pid = os.getpid()
+                if fresh:
+                    self._remove_stale_files()
+            except (sqlite3.Error, OSError):
+                self._failed = True
+        return self._db
+
+    def _remove_stale_files(self) -> None:
+        for old in glob.glob(os.path.join(self.dir, self.prefix + "-*")):  # type: ignore[arg-type]
+            if not old.startswith(self.path):  # type: ignore[arg-type]
                 try:
-                    with open(self.path, "rb") as f:
-                        data = marshal.load(f)
-                    if isinstance(data, dict):
-                        self._entries = data
-                except (OSError, EOFError, ValueError, TypeError):
+                    os.unlink(old)
+                except OSError:
                     pass
-        return self._entries
 
     def compile(self, source: str, filename: str) -> CodeType:
         """compile(source), or the cached code object for identical source."""
-        if self.path is None:
+        db = self._conn()
+        if db is None:
             return compile(source, filename, "exec")
         key = hashlib.blake2b(source.encode(), digest_size=16).digest()
-        blob = self._load().get(key)
+        blob = self._new.get(key)
+        if blob is None:
+            try:
+                row = db.execute("SELECT code FROM tb WHERE key = ?", (key,)).fetchone()
+                blob = row[0] if row else None
+            except sqlite3.Error:
+                blob = None
         if blob is not None:
             try:
+                code = marshal.loads(blob)
                 self.hits += 1
-                return marshal.loads(blob)
+                self._used.add(key)
+                return code
             except (EOFError, ValueError, TypeError):
                 pass
         self.misses += 1
         code = compile(source, filename, "exec")
-        if len(self._new) + len(self._entries or ()) < MAX_ENTRIES:
-            blob = marshal.dumps(code)
-            self._new[key] = blob
-            self._entries[key] = blob  # type: ignore[index]
+        self._new[key] = marshal.dumps(code)
+        if len(self._new) >= FLUSH_EVERY:
+            self.save()
         return code
 
     def save(self) -> None:
-        """Merge new entries into the cache file (atomic replace)."""
-        if not self.path or not self._new:
+        """Write new entries and last-used times; trim to MAX_ENTRIES."""
+        db = self._conn() if self._db is not None else None
+        if db is None or (not self._new and not self._used):
             return
+        now = int(time.time())
         try:
-            os.makedirs(self.dir, exist_ok=True)  # type: ignore[arg-type]
-            merged: dict[bytes, bytes] = {}
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO tb VALUES (?, ?, ?)",
+                           [(k, v, now) for k, v in self._new.items()])
+            db.executemany("UPDATE tb SET used = ? WHERE key = ?",
+                           [(now, k) for k in self._used])
+            (count,) = db.execute("SELECT COUNT(*) FROM tb").fetchone()
+            if count > MAX_ENTRIES:
+                db.execute("DELETE FROM tb WHERE key IN (SELECT key FROM tb ORDER BY used "
+                           "LIMIT ?)", (count - MAX_ENTRIES,))
+            db.execute("COMMIT")
+        except sqlite3.Error:
             try:
-                with open(self.path, "rb") as f:
-                    old = marshal.load(f)
-                if isinstance(old, dict):
-                    merged = old
-            except (OSError, EOFError, ValueError, TypeError):
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
                 pass
-            merged.update(self._new)
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tb-")
-            with os.fdopen(fd, "wb") as f:
-                marshal.dump(merged, f)
-            os.replace(tmp, self.path)
-            self._new = {}
-            for old_file in glob.glob(os.path.join(self.dir, self.prefix + "-*.marshal")):
-                if old_file != self.path:
-                    os.unlink(old_file)
-        except OSError:
-            pass  # a cache that cannot be written is only a slower start
+        self._new = {}
+        self._used = set()
 
 
 def fingerprint(*modules: object) -> str:

@@ -1,0 +1,9 @@
+"""Test-session settings shared by every test directory."""
+import os
+import tempfile
+
+# Tests get their own compiled-code cache (pemu/accel/tcg/code_cache.py), shared
+# by every emulator process of this session: boots of the same guest reuse it,
+# and random test programs never pollute or depend on the user's cache.
+if "PEMU_TB_CACHE" not in os.environ:
+    os.environ["PEMU_TB_CACHE"] = tempfile.mkdtemp(prefix="pemu-test-tb-")
