@@ -1,0 +1,1 @@
+"""Bundled firmware and the default guest (binaries with their licences and recipe)."""

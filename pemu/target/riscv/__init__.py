@@ -1,0 +1,1 @@
+"""RISC-V (RV64GC) guest ISA: decoder tables, translator, CPU state."""
