@@ -199,3 +199,34 @@ def test_guest_reset_reboots_in_process_unless_no_reboot(tmp_path):
     assert (r.returncode, r.stdout) == (0, b"RRR")
     r = run(base + ["-no-reboot"])
     assert (r.returncode, r.stdout) == (0, b"R")
+
+
+DTB_PEEK = """
+    li t0, 0x10000000       # print the 8 header bytes of the device tree handed in a1
+    li t1, 8
+1:  lbu t2, 0(a1)
+    sb t2, 0(t0)
+    addi a1, a1, 1
+    addi t1, t1, -1
+    bnez t1, 1b
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+2:  j 2b
+"""
+
+
+@needs_as
+def test_dtb_option_replaces_the_generated_tree(tmp_path):
+    elf = build_elf(tmp_path, DTB_PEEK)
+    generated = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic"])
+    assert generated.returncode == 0
+    assert generated.stdout[:4] == b"\xd0\x0d\xfe\xed"  # FDT magic, big-endian
+    # a tree of another size, given with -dtb, is the one the guest receives
+    dtb = tmp_path / "other.dtb"
+    assert run(["-M", f"virt,dumpdtb={dtb}", "-smp", "3"]).returncode == 0
+    given = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic",
+                 "-dtb", str(dtb)])
+    assert given.returncode == 0
+    assert given.stdout == dtb.read_bytes()[:8]
+    assert given.stdout[4:8] != generated.stdout[4:8]  # totalsize differs
