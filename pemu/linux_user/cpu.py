@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from pemu.linux_user.memory import PROT_EXEC, PROT_READ, PROT_WRITE, Fault, GuestMemory
+from pemu.target.riscv.amo import amo_apply
 from pemu.target.riscv.cpu import RiscvCpu
 from pemu.target.riscv.csr import FS
 from pemu.target.riscv.trap import (
@@ -146,29 +147,9 @@ class UserCpu(RiscvCpu):
 
     def _amo(self, op: str, va: int, src: int, size: int) -> int:
         buf = self.mem.buf
-        bits = 8 * size
-        mask = (1 << bits) - 1
-        sign = 1 << (bits - 1)
-        a, b = int.from_bytes(buf[va:va + size], "little"), src & mask
-        if op == "swap":
-            new = b
-        elif op == "add":
-            new = a + b
-        elif op == "xor":
-            new = a ^ b
-        elif op == "and":
-            new = a & b
-        elif op == "or":
-            new = a | b
-        elif op in ("min", "max"):
-            sa, sb_ = (a ^ sign) - sign, (b ^ sign) - sign
-            new = a if (sa < sb_) == (op == "min") else b
-        else:
-            new = a if (a < b) == (op == "minu") else b
+        new, result = amo_apply(op, int.from_bytes(buf[va:va + size], "little"), src, size)
         self.store_slow(va, size, new)
-        if a & sign:
-            a -= 1 << bits
-        return a & M64
+        return result
 
     # --- traps and signals go to the process --------------------------------------------
     def raise_trap(self, t: Trap) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from pemu.core.memory import PAGE_BITS, AddressSpace, BusError, RamRegion
 from pemu.target.riscv import mmu
+from pemu.target.riscv.amo import amo_apply
 from pemu.target.riscv.csr import (
     FS,
     MEIP,
@@ -421,29 +422,9 @@ class RiscvCpu(CsrMixin):
             old = self.memory.read(pa, size)
         except BusError:
             raise Trap(STORE_ACCESS, va) from None
-        bits = 8 * size
-        mask = (1 << bits) - 1
-        sign = 1 << (bits - 1)
-        a, b = old, src & mask
-        if op == "swap":
-            new = b
-        elif op == "add":
-            new = a + b
-        elif op == "xor":
-            new = a ^ b
-        elif op == "and":
-            new = a & b
-        elif op == "or":
-            new = a | b
-        elif op in ("min", "max"):
-            sa, sb_ = (a ^ sign) - sign, (b ^ sign) - sign
-            new = a if (sa < sb_) == (op == "min") else b
-        else:
-            new = a if (a < b) == (op == "minu") else b
+        new, result = amo_apply(op, old, src, size)
         self._store_part(pa, va, size, new)
-        if old & sign:
-            old -= 1 << bits
-        return old & M64
+        return result
 
     # --- introspection ------------------------------------------------------------------
     def disassemble(self, addr: int, data: bytes) -> list[tuple[int, str]]:
