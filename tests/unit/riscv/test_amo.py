@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from rvasm import BareMachine, assemble, needs_as
 
 PROG = """
