@@ -53,6 +53,36 @@ def _list(kind: str, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+
+_BOOL = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
+# QEMU rv64 properties pemu lacks: accepted when switched off, so QEMU command
+# lines that trim the CPU still work
+_ABSENT_EXTS = ("zbc", "h", "v", "zfh", "zfhmin", "zicbom", "zicboz", "zihintpause",
+                "svinval", "svnapot", "svpbmt", "sstc", "zawrs", "zbkb", "zbkc", "zbkx",
+                "zk", "zkn", "zks", "zicond", "zfinx", "zdinx", "zhinx", "zhinxmin")
+
+
+def _cpu_switches(model: str, spec: str) -> set[str]:
+    """Optional extensions switched off by -cpu rv64,zba=off,zbb=on,...."""
+    from pemu.target.riscv.translator import OPTIONAL
+    disabled: set[str] = set()
+    for item in spec.split(",")[1:]:
+        key, eq, val = item.partition("=")
+        on = _BOOL.get(val.lower() if eq else "on")
+        if key in OPTIONAL and on is not None:
+            (disabled.discard if on else disabled.add)(key)
+        elif key in _ABSENT_EXTS and on is False:
+            continue
+        elif key in _ABSENT_EXTS or key in OPTIONAL:
+            raise OptionError(f"can't apply global {model}-riscv-cpu.{key}={val}: "
+                              f"Property '{key}' is not supported by pemu" if on else
+                              f"Parameter '{key}' expects 'on' or 'off'")
+        else:
+            raise OptionError(f"can't apply global {model}-riscv-cpu.{key}={val}: "
+                              f"Property '{model}-riscv-cpu.{key}' not found")
+    return disabled
+
+
 def build_machine(opts: Options, prog: str = PROG) -> Any:
     """Create, wire and load the machine the options describe (raises on bad input)."""
     import pemu.hw.riscv.virt  # noqa: F401  (registers the board)
@@ -97,6 +127,9 @@ def build_machine(opts: Options, prog: str = PROG) -> Any:
             raise SystemExit(0)
         if model not in cls.cpu_types:  # type: ignore[attr-defined]
             raise OptionError(f"unable to find CPU model '{model}'")
+        disabled = _cpu_switches(model, cpu)
+        if disabled:
+            props["cpu_disabled"] = ",".join(sorted(disabled))
     accel = opts.get("accel")
     if accel is not None:
         av, _ = split_keyvals(accel, "accel")

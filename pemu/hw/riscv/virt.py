@@ -25,7 +25,7 @@ from pemu.hw.rtc.goldfish_rtc import GoldfishRtc
 from pemu.hw.virtio.virtio_mmio import VirtioMmio
 from pemu.qom import Property, register_type
 from pemu.target.riscv.cpu import RiscvCpu
-from pemu.target.riscv.translator import Translator
+from pemu.target.riscv.translator import OPTIONAL, Translator
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -47,7 +47,13 @@ VIRTIO_IRQ = 1
 VIRTIO_COUNT = 8
 PLIC_NUM_SOURCES = 96  # riscv,ndev
 TIMEBASE_FREQ = 10_000_000
-ISA_STRING = "rv64imafdc_zicsr_zifencei"
+ISA_STRING = "rv64imafdc_zicsr_zifencei_zba_zbb_zbs"
+
+
+def isa_string(disabled: frozenset[str] = frozenset()) -> str:
+    """riscv,isa for the device tree: the base and every enabled multi-letter extension."""
+    return "_".join(["rv64imafdc", "zicsr", "zifencei",
+                     *(e for e in OPTIONAL if e not in disabled)])
 IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT = 1, 3, 5, 7, 9, 11
 FIRMWARE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                             "firmware")
@@ -70,6 +76,8 @@ class VirtMachine(Machine):
     dtb = Property(str, None, "device tree blob to use instead of the generated one (-dtb)")
     dumpdtb = Property(str, None, "write the generated device tree to this file and exit")
     tier = Property(int, 1, "0: one instruction per block (reference interpreter), 1: blocks")
+    cpu_disabled = Property(str, "", "optional ISA extensions switched off, comma separated"
+                                     " (-cpu rv64,zba=off)")
 
     cpu_types: ClassVar[tuple[str, ...]] = ("rv64", "any", "max")
 
@@ -92,7 +100,8 @@ class VirtMachine(Machine):
         self.rom = mem.map(mm["mrom"][0], RomRegion("riscv_virt_board.mrom", mm["mrom"][1]))
         self.ram = mem.map(mm["dram"][0], RamRegion("riscv_virt_board.ram", self.ram_size))
         self.store = TbStore(mem)
-        translator = Translator(self.ram.buf, self.tier)
+        self.disabled_exts = frozenset(e for e in self.cpu_disabled.split(",") if e)
+        translator = Translator(self.ram.buf, self.tier, self.disabled_exts)
         for h in range(self.smp):
             cpu = RiscvCpu(mem, h, self.ram)
             cpu.translator = translator
@@ -270,7 +279,7 @@ class VirtMachine(Machine):
             f.prop_u32("reg", h)
             f.prop_str("status", "okay")
             f.prop_str("compatible", "riscv")
-            f.prop_str("riscv,isa", ISA_STRING)
+            f.prop_str("riscv,isa", isa_string(self.disabled_exts))
             f.prop_str("mmu-type", "riscv,sv48")
             f.begin_node("interrupt-controller")
             f.prop_u32("#interrupt-cells", 1)

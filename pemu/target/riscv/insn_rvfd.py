@@ -59,8 +59,13 @@ def _fp(fn):
     return trans
 
 
-def _rm(a) -> str:
-    return "c.frm" if a.rm == 7 else str(a.rm)
+def _rm(c, a) -> str:
+    """The rounding mode operand; a dynamic one traps when frm holds a reserved value."""
+    if a.rm != 7:
+        return str(a.rm)
+    c.mark_fault_point()
+    c.emit(f"if c.frm > 4: raise Trap(2, {c.word})")
+    return "c.frm"
 
 
 def _addr(c, a) -> str:
@@ -78,11 +83,12 @@ def _bin(name):
 
 
 def _bin_rm(name):
-    return _fp(lambda c, a: c.wf(a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}], {_rm(a)})"))
+    return _fp(lambda c, a: c.wf(a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}], {_rm(c, a)})"))
 
 
 def _fma(name):
-    return _fp(lambda c, a: c.wf(a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}], F[{a.rs3}], {_rm(a)})"))
+    return _fp(lambda c, a: c.wf(
+        a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}], F[{a.rs3}], {_rm(c, a)})"))
 
 
 def _cmp(name):
@@ -95,12 +101,12 @@ def _cmp(name):
 def _to_int(name):
     def fn(c, a):
         c.fp_dirty = True
-        c.w(a.rd, f"{name}(c, F[{a.rs1}], {_rm(a)})")
+        c.w(a.rd, f"{name}(c, F[{a.rs1}], {_rm(c, a)})")
     return _fp(fn)
 
 
 def _from_int(name):
-    return _fp(lambda c, a: c.wf(a.rd, f"{name}(c, {c.r(a.rs1)}, {_rm(a)})"))
+    return _fp(lambda c, a: c.wf(a.rd, f"{name}(c, {c.r(a.rs1)}, {_rm(c, a)})"))
 
 
 for _w in ("s", "d"):
@@ -118,7 +124,7 @@ for _w in ("s", "d"):
         g[f"trans_fcvt_{_i}_{_w}"] = _to_int(f"FCVT_{_i.upper()}_{_W}")
         g[f"trans_fcvt_{_w}_{_i}"] = _from_int(f"FCVT_{_W}_{_i.upper()}")
     g[f"trans_fsqrt_{_w}"] = _fp(
-        lambda c, a, n=f"FSQRT_{_W}": c.wf(a.rd, f"{n}(c, F[{a.rs1}], {_rm(a)})"))
+        lambda c, a, n=f"FSQRT_{_W}": c.wf(a.rd, f"{n}(c, F[{a.rs1}], {_rm(c, a)})"))
     g[f"trans_fclass_{_w}"] = _fp(
         lambda c, a, n=f"FCLASS_{_W}": c.w(a.rd, f"{n}(c, F[{a.rs1}])"))
 
@@ -127,5 +133,5 @@ trans_fmv_x_w = _fp(lambda c, a: c.w(
 trans_fmv_w_x = _fp(lambda c, a: c.wf(a.rd, f"BOX | ({c.r(a.rs1)} & 0xFFFFFFFF)"))
 trans_fmv_x_d = _fp(lambda c, a: c.w(a.rd, f"F[{a.rs1}]"))
 trans_fmv_d_x = _fp(lambda c, a: c.wf(a.rd, c.r(a.rs1)))
-trans_fcvt_s_d = _fp(lambda c, a: c.wf(a.rd, f"FCVT_S_D(c, F[{a.rs1}], {_rm(a)})"))
-trans_fcvt_d_s = _fp(lambda c, a: c.wf(a.rd, f"FCVT_D_S(c, F[{a.rs1}], {_rm(a)})"))
+trans_fcvt_s_d = _fp(lambda c, a: c.wf(a.rd, f"FCVT_S_D(c, F[{a.rs1}], {_rm(c, a)})"))
+trans_fcvt_d_s = _fp(lambda c, a: c.wf(a.rd, f"FCVT_D_S(c, F[{a.rs1}], {_rm(c, a)})"))

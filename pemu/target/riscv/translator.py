@@ -16,6 +16,9 @@ from pemu.target.riscv import (
     insn_rvfd,
     insn_rvi,
     insn_rvm,
+    insn_zba,
+    insn_zbb,
+    insn_zbs,
     insn_zicsr,
 )
 from pemu.target.riscv.decode import Decoder, parse_table
@@ -25,14 +28,27 @@ from pemu.target.riscv.trap import Trap
 MAX_BLOCK = 64
 EXTENSIONS = {
     "i": insn_rvi, "m": insn_rvm, "a": insn_rva, "zicsr": insn_zicsr, "fd": insn_rvfd,
+    "zba": insn_zba, "zbb": insn_zbb, "zbs": insn_zbs,
 }
+#: extensions a CPU may switch off (-cpu rv64,zba=off); all on by default, as QEMU's rv64
+OPTIONAL = ("zba", "zbb", "zbs")
+EXT_GLOBALS: dict = {}
+for _m in EXTENSIONS.values():
+    EXT_GLOBALS.update(getattr(_m, "GLOBALS", {}))
+_DECODERS: dict[frozenset, Decoder] = {}
 
 
-def build_decoder() -> Decoder:
-    insns = []
-    for ext, module in EXTENSIONS.items():
-        insns += parse_table(module.TABLE, module, ext)
-    return Decoder(insns)
+def build_decoder(enabled: frozenset[str] | None = None) -> Decoder:
+    """The decoder for a set of extensions (None: all of them); cached."""
+    key = frozenset(EXTENSIONS) if enabled is None else frozenset(enabled)
+    dec = _DECODERS.get(key)
+    if dec is None:
+        insns = []
+        for ext, module in EXTENSIONS.items():
+            if ext in key:
+                insns += parse_table(module.TABLE, module, ext)
+        dec = _DECODERS[key] = Decoder(insns)
+    return dec
 
 
 DECODER = build_decoder()
@@ -61,16 +77,18 @@ CODEGEN_FINGERPRINT = _generator_fingerprint()
 class Translator:
     """Turns guest code at a pc into Python functions."""
 
-    def __init__(self, ram_buf: Any, tier: int = 1) -> None:
-        self.globals = dict(GLOBALS, RAM=ram_buf)
+    def __init__(self, ram_buf: Any, tier: int = 1,
+                 disabled: frozenset[str] = frozenset()) -> None:
+        self.globals = dict(GLOBALS, **EXT_GLOBALS, RAM=ram_buf)
         self.tier = tier
+        self.decoder = build_decoder(frozenset(EXTENSIONS) - disabled)
         self._decoded: dict[int, tuple[Any, Any]] = {}
         self.code_cache = CodeCache(tag="riscv", fingerprint=CODEGEN_FINGERPRINT)
 
     def _decode(self, word: int) -> tuple[Any, Any]:
         got = self._decoded.get(word)
         if got is None:
-            insn = DECODER.decode(word) if word else None
+            insn = self.decoder.decode(word) if word else None
             got = self._decoded[word] = (insn, insn.extract(word) if insn else None)
         return got
 
