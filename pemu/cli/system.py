@@ -236,6 +236,17 @@ def _main(argv: list[str]) -> int:
     if serial is not None:
         machine.attach_serial(serial)
     _setup_drives(machine, opts)
+    if opts.has("no-shutdown"):
+        def _no_shutdown(reason: str) -> None:
+            # QEMU -no-shutdown: a guest power-off stops the machine instead of
+            # ending the process; quit from the monitor still exits.
+            machine.loop.emit("SHUTDOWN", {"guest": reason.startswith("guest"), "reason": reason})
+            if reason.startswith("guest"):
+                machine.accel.kick()
+                machine.loop.set_runstate("shutdown")
+            else:
+                machine.loop.quit(0)
+        machine.loop.handlers["shutdown"] = _no_shutdown
     if opts.has("no-reboot"):
         machine.loop.handlers["reset"] = lambda reason: (
             machine.loop.emit("SHUTDOWN", {"guest": True, "reason": "guest-reset"}),

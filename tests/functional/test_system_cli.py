@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -230,3 +231,29 @@ def test_dtb_option_replaces_the_generated_tree(tmp_path):
     assert given.returncode == 0
     assert given.stdout == dtb.read_bytes()[:8]
     assert given.stdout[4:8] != generated.stdout[4:8]  # totalsize differs
+
+
+@needs_as
+def test_no_shutdown_stops_instead_of_exiting(tmp_path):
+    elf = build_elf(tmp_path, REBOOTER.replace("li t3, 3\n", "li t3, 1\n"))
+    p = subprocess.Popen(PEMU + ["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic",
+                                 "-no-shutdown"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert p.stdout.read(1) == b"R"  # the guest ran and asked to power off
+        time.sleep(1)
+        assert p.poll() is None  # ... and pemu is still there, stopped
+        p.stdin.write(b"\x01cinfo status\n")
+        p.stdin.flush()
+        deadline = time.time() + 30
+        out = b""
+        while b"VM status" not in out and time.time() < deadline:
+            out += p.stdout.read1(4096)
+        assert b"VM status: paused (shutdown)" in out  # QEMU's wording
+        p.stdin.write(b"quit\n")
+        p.stdin.flush()
+        assert p.wait(30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
