@@ -87,7 +87,8 @@ def trans_jal(c, a):
 
 
 def trans_jalr(c, a):
-    c.emit(f"t = ({c.r(a.rs1)} + {a.imm & M64}) & {M64 - 1}")
+    target = f"({c.r(a.rs1)} + {a.imm & M64})" if a.imm else c.r(a.rs1)
+    c.emit(f"t = {target} & {M64 - 1}")
     c.w(a.rd, str(c.next_pc))
     c.end("t")
 
