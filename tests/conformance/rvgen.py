@@ -6,16 +6,22 @@ must stay together (a branch with the instructions it skips and its label,
 an address computation with the AMO that uses it). Removing whole items
 always leaves a program that assembles, which is what shrinking needs.
 
-Register conventions inside the stream: gp (x3) points at the data area and
-tp (x4) at the trap handler's save area; no item writes them. Every other
-x register and every f register is fair game.
+Register conventions inside the stream: gp (x3) points at the data area,
+tp (x4) at the trap handler's save area and t6 (x31) at the result log; no
+item writes them. Every other x register and every f register is fair game.
+After every instruction that writes a register, `logged` appends the value
+to the result log (the epilogue checksums it), so an intermediate result
+that is overwritten later still counts.
 """
 from __future__ import annotations
 
 import random
 
 DATA_SIZE = 1024  # bytes of data area reachable from gp (first half: value pool)
-XREGS = [r for r in range(1, 32) if r not in (3, 4)]
+XREGS = [r for r in range(1, 31) if r not in (3, 4)]
+# no destination to log: stores, branches, traps, CSR writes without rd
+_NO_RD = set("sb sh sw sd fsw fsd c.sw c.sd beq bne blt bge bltu bgeu csrwi ecall ebreak "
+             "c.ebreak .word .hword j".split())
 
 # interesting 64-bit integers
 INT_SPECIALS = [0, 1, 2, 3, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF,
@@ -132,10 +138,58 @@ class Gen:
             sh = SH32 if self.bitmanip else SH32[:3]
             return f"{self.r.choice(sh)} {self.x()}, {self.xs()}, {self.r.randrange(32)}"
         if r < 0.95 and self.bitmanip:
-            return f"{self.r.choice(U_ZBB)} {self.x()}, {self.xs()}"
+            op, rd = self.r.choice(U_ZBB), self.x()
+            if op == "ctzw":  # QEMU 7.2 counts past bit 31 when the low word is 0
+                return f"bseti {rd}, {self.xs()}, {self.r.randrange(32)}\nctzw {rd}, {rd}"
+            return f"{op} {rd}, {self.xs()}"
         return f"{self.r.choice(['lui', 'auipc'])} {self.x()}, {self.r.randrange(1 << 20):#x}"
 
+    def _fbits(self, w: str, e: int, frac: int, sign: int = 0) -> int:
+        fb, bias = (23, 127) if w == "s" else (52, 1023)
+        return (sign << (fb + (8 if w == "s" else 11))) | ((e + bias) << fb) | frac
+
+    def fp_directed(self) -> str:
+        """Operands built to hit rounding ties, sticky bits and the underflow
+        and overflow thresholds, for every rounding mode."""
+        w = self.r.choice("sd")
+        fb, emin, emax = (23, -126, 127) if w == "s" else (52, -1022, 1023)
+        r = self.r
+        frac = r.choice([0, 1, 2, 3, (1 << fb) - 1, (1 << fb) - 2, r.getrandbits(fb)])
+        kind = r.random()
+        if kind < 0.5:  # a + half an ulp of a (+ a sticky bit), either sign
+            e = r.randint(-3, 3)
+            a = self._fbits(w, e, frac, r.getrandbits(1))
+            tail = r.choice([0, 0, 1, (1 << fb) - 1])
+            b = self._fbits(w, e - fb - 1 + r.choice([0, 0, -1, 1]), tail, r.getrandbits(1))
+            op = r.choice(["fadd", "fsub"])
+        elif kind < 0.8:  # products near the smallest normal or the largest finite
+            e = r.choice([emin + r.randint(0, 3), emax - r.randint(0, 3)])
+            a = self._fbits(w, e, frac, r.getrandbits(1))
+            f2 = r.choice([0, 1, (1 << fb) - 1, (1 << fb) - 2, 1 << (fb - 1)])
+            b = self._fbits(w, r.choice([-1, 0, 1, -2]), f2, r.getrandbits(1))
+            op = r.choice(["fmul", "fdiv", "fmadd"])
+        else:  # halfway values for conversions to integer
+            a = self._fbits(w, r.randint(-1, 20), r.choice([1 << (fb - 1), 3 << (fb - 2),
+                                                             1 << (fb - 2)]), r.getrandbits(1))
+            b = a
+            op = "fcvt"
+        fa, fbr, fd = self.f(), self.f(), self.f()
+        t = self.x()
+        mv = "fmv.w.x" if w == "s" else "fmv.d.x"
+        rm = r.choice(RMS[:5])
+        lines = [f"li {t}, {a:#x}", f"{mv} {fa}, {t}", f"li {t}, {b:#x}", f"{mv} {fbr}, {t}"]
+        if op == "fcvt":
+            lines.append(f"fcvt.{r.choice(['w', 'wu', 'l', 'lu'])}.{w} {t}, {fa}, {rm}")
+        elif op == "fmadd":
+            lines.append(f"{r.choice(F_FMA)}.{w} {fd}, {fa}, {fbr}, {fa}, {rm}")
+        else:
+            lines.append(f"{op}.{w} {fd}, {fa}, {fbr}, {rm}")
+        lines.append(f"csrrw {self.x()}, fflags, x0")
+        return "\n".join(lines)
+
     def fp_op(self) -> str:
+        if self.r.random() < 0.3:
+            return self.fp_directed()
         w = self.r.choice("sd")
         rm = self.r.choice(RMS)
         r = self.r.random()
@@ -161,13 +215,19 @@ class Gen:
         elif r < 0.88:
             s = (f"fcvt.s.d {self.f()}, {self.f()}, {rm}" if w == "s"
                  else f"fcvt.d.s {self.f()}, {self.f()}")
-        elif r < 0.94:
+        elif r < 0.96:
             off = self.r.randrange(0, DATA_SIZE // 2, 8 if w == "d" else 4)
             s = f"fl{'w' if w == 's' else 'd'} {self.f()}, {off}(gp)"
         else:
             s = (f"fmv.{w if w == 'd' else 'w'}.x {self.f()}, {self.xs()}"
                  if self.r.random() < 0.5 else
                  f"fmv.x.{w if w == 'd' else 'w'} {self.x()}, {self.f()}")
+        if r < 0.45:  # arithmetic: often on fresh values from the pool
+            ops = s.split(", ")[1:]
+            loads = [f"fl{'w' if w == 's' else 'd'} {src.split()[0]}, "
+                     f"{self.r.randrange(0, DATA_SIZE // 2, 8)}(gp)"
+                     for src in ops if src.startswith("f") and self.r.random() < 0.6]
+            s = "\n".join(loads + [s])
         if self.r.random() < 0.4:  # collect this instruction's flags
             s += f"\ncsrrw {self.x()}, fflags, x0"
         return s
@@ -278,15 +338,41 @@ class Gen:
         # random words in the OP, OP-32, OP-IMM, OP-FP spaces: decoder coverage
         opc = self.r.choice([0x33, 0x3B, 0x13, 0x1B, 0x53, 0x43])
         w = (self.r.getrandbits(25) << 7) | opc
-        if (w >> 7) & 31 in (3, 4):
+        if (w >> 7) & 31 in (3, 4, 31):
             w &= ~(31 << 7)
         return f".word {w:#010x}"
 
     def program(self, n: int) -> list[str]:
-        """Items for about n instructions."""
+        """Items for about n instructions (not counting the logging)."""
         items, count = [], 0
         while count < n:
             it = self.item()
-            items.append(it)
-            count += it.count("\n") + 1
+            count += sum(1 for ln in it.splitlines() if not ln.endswith(":"))
+            items.append(logged(it))
         return items
+
+
+def logged(item: str) -> str:
+    """The item with a store of each written register to the result log."""
+    out = []
+    for ln in item.splitlines():
+        out.append(ln)
+        parts = ln.replace(",", " ").split()
+        if not parts or ln.endswith(":") or parts[0] in _NO_RD or len(parts) < 2:
+            continue
+        rd = parts[1]
+        if rd.startswith("x") and rd != "x0":
+            out.append(f"sd {rd}, 0(x31)\naddi x31, x31, 8")
+        elif rd.startswith("f") and rd[1:].isdigit():
+            out.append(f"fsd {rd}, 0(x31)\naddi x31, x31, 8")
+    return "\n".join(out)
+
+
+def count(items: list[str]) -> int:
+    """Random instructions in a program, without the logging stores."""
+    n = 0
+    for it in items:
+        for ln in it.splitlines():
+            if not ln.endswith(":") and not ln.endswith("0(x31)") and ln != "addi x31, x31, 8":
+                n += 1
+    return n
