@@ -91,17 +91,25 @@ def _fma(name):
         a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}], F[{a.rs3}], {_rm(c, a)})"))
 
 
+def _wx(c, rd: int, expr: str) -> None:
+    """x[rd] = expr, still evaluated for its fflags when rd is x0."""
+    if rd:
+        c.w(rd, expr)
+    else:
+        c.emit(f"_ = {expr}")
+
+
 def _cmp(name):
     def fn(c, a):
         c.fp_dirty = True  # flags may change
-        c.w(a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}])")
+        _wx(c, a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}])")
     return _fp(fn)
 
 
 def _to_int(name):
     def fn(c, a):
         c.fp_dirty = True
-        c.w(a.rd, f"{name}(c, F[{a.rs1}], {_rm(c, a)})")
+        _wx(c, a.rd, f"{name}(c, F[{a.rs1}], {_rm(c, a)})")
     return _fp(fn)
 
 
