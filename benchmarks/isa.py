@@ -87,7 +87,8 @@ def build(name: str, iters: int, d: str) -> str:
     with open(s, "w") as f:
         f.write(src)
     subprocess.run([AS, "-march=rv64gc_zba_zbb_zbs", "-o", o, s], check=True)
-    subprocess.run([LD, "-N", "-Ttext=0x80000000", "-o", elf, o], check=True)
+    subprocess.run([LD, "-N", "--no-warn-rwx-segments", "-Ttext=0x80000000", "-o", elf, o],
+                   check=True)
     return elf
 
 
