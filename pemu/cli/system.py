@@ -10,6 +10,8 @@ import signal
 import sys
 from typing import Any
 
+from pemu.cli.char_options import apply_char_options
+from pemu.cli.drive_options import apply_drive_options, close_drives
 from pemu.cli.options import OptionError, Options, die, parse_argv, split_keyvals
 from pemu.qom import PropertyError, find_type, types_of_kind
 from pemu.qom.object import parse_size
@@ -272,52 +274,24 @@ def _main(argv: list[str]) -> int:
                 chardev.close()
             except Exception:
                 pass
-        _close_drives(machine)
+        close_drives(machine)
     return code
 
 
 def _setup_chardevs(machine: Any, opts: Options) -> Any:
     """-nographic/-serial/-monitor/-qmp/-chardev/-mon, as QEMU wires them."""
     try:
-        from pemu.cli.char_options import apply_char_options
-    except ImportError:
-        apply_char_options = None
-    if apply_char_options is not None:
-        try:
-            return apply_char_options(machine, opts, opts.has("nographic"))
-        except ValueError as e:
-            raise OptionError(str(e)) from None
-    from pemu.chardev import create_chardev
-    spec = opts.get("serial") or ("mon:stdio" if opts.has("nographic") else "null")
-    try:
-        chardev = create_chardev(spec, machine.loop, "serial0")
+        return apply_char_options(machine, opts, opts.has("nographic"))
     except ValueError as e:
         raise OptionError(str(e)) from None
-    machine.chardevs[chardev.id] = chardev
-    return chardev
 
 
 def _setup_drives(machine: Any, opts: Options) -> None:
     """-drive/-hda/-cdrom/-device virtio-*-device (the block layer's front end)."""
     try:
-        from pemu.cli.drive_options import apply_drive_options
-    except ImportError:
-        if opts.all("drive") or opts.all("hda") or opts.all("cdrom"):
-            raise OptionError("-drive: the block layer is not available") from None
-        return
-    try:
         apply_drive_options(machine, opts)
     except ValueError as e:
         raise OptionError(str(e)) from None
-
-
-def _close_drives(machine: Any) -> None:
-    """Flush and close the disks (a -snapshot overlay disappears here)."""
-    try:
-        from pemu.cli.drive_options import close_drives
-    except ImportError:
-        return
-    close_drives(machine)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,6 @@ class TransCtx:
         self.cond: str | None = None  # conditional branch ending the block
         self.taken = 0
         self.fp_dirty = False
-        self.uses_mem = False
         self.word = 0
         self.direct: int | None = None  # target of a direct jump (jal)
         self.side_exits = 0
@@ -188,7 +187,6 @@ class TransCtx:
     def load(self, rd: int, addr: str, size: int, signed: bool, fp: bool = False) -> None:
         """Load into x[rd] (or f[rd] when fp) through the TLB, slow path on miss."""
         self.mark_fault_point()
-        self.uses_mem = True
         self.emit(f"a = {addr}")
         slow = f"c.load_slow(a, {size}, {int(signed)})"
         if size == 1:
@@ -209,7 +207,6 @@ class TransCtx:
 
     def store(self, addr: str, size: int, value: str) -> None:
         self.mark_fault_point()
-        self.uses_mem = True
         self.emit(f"a = {addr}")
         if size == 1:
             self.emit(f"if (d := W.get(a >> 12)) is None: c.store_slow(a, 1, {value})")
