@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pemu.core.memory import PAGE_BITS, AddressSpace
+from pemu.core.memory import AddressSpace
 
 
 class GuestTrap(Exception):
@@ -143,4 +143,4 @@ def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: se
             cpu.raise_trap(t)
 
 
-__all__ = ["GuestTrap", "TbStore", "cpu_exec", "cpu_exec_logged", "PAGE_BITS"]
+__all__ = ["GuestTrap", "TbStore", "cpu_exec", "cpu_exec_logged"]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from pemu.accel.tcg.cpu_exec import TbStore
 from pemu.accel.tcg.runner import TcgRunner
 from pemu.core.machine import Machine
-from pemu.core.memory import MmioRegion, RamRegion, RomRegion
+from pemu.core.memory import RamRegion, RomRegion
 from pemu.hw.char.uart16550 import Uart16550
 from pemu.hw.fdt import Fdt
 from pemu.hw.intc.aclint import Aclint
@@ -369,4 +369,4 @@ def _reg(base: int, size: int) -> list[int]:
     return [base >> 32, base & 0xFFFFFFFF, size >> 32, size & 0xFFFFFFFF]
 
 
-__all__ = ["VirtMachine", "VIRT_MEMMAP", "MmioRegion"]
+__all__ = ["VirtMachine", "VIRT_MEMMAP"]

@@ -252,5 +252,3 @@ def trans_sfence_vma(c, a):
     c.helper(f"c.sfence_vma({c.r(a.rs1)}, {c.r(a.rs2)}, {a.rs1}, {c.word})")
     c.end(str(c.next_pc))
 
-
-__all__ = ["TABLE", "SB"]
