@@ -257,3 +257,39 @@ def test_no_shutdown_stops_instead_of_exiting(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+LRSC_TWO_HARTS = """
+    li s0, 0x80100000       # shared counter
+    li s1, 30000            # increments per hart
+1:  lr.w t0, (s0)
+    addi t0, t0, 1
+    csrr t2, mhartid        # a CSR ends the block: harts can switch before the SC
+    sc.w t1, t0, (s0)
+    bnez t1, 1b
+    addi s1, s1, -1
+    bnez s1, 1b
+    csrr t2, mhartid
+    bnez t2, 3f             # hart 1 is done
+    li t3, 60000
+2:  lw t0, 0(s0)            # hart 0 waits for both
+    bne t0, t3, 2b
+    li t2, 0x10000000
+    li t3, 'K'
+    sb t3, 0(t2)
+    li t2, 0x100000
+    li t3, 0x5555
+    sw t3, 0(t2)
+3:  wfi
+    j 3b
+"""
+
+
+@needs_as
+def test_lr_sc_increments_are_not_lost_across_harts(tmp_path):
+    # 2 x 30000 increments span many scheduler turns, so harts are switched
+    # between LR and SC; a store by the other hart must make SC fail.
+    elf = build_elf(tmp_path, LRSC_TWO_HARTS)
+    r = run(["-M", "virt", "-smp", "2", "-bios", "none", "-kernel", elf, "-nographic"],
+            timeout=120)
+    assert (r.returncode, r.stdout) == (0, b"K"), r.stderr
