@@ -133,36 +133,23 @@ def trans_addi(c, a):
         c.w(a.rd, f"({c.r(a.rs1)} + {a.imm & M64}) & M")
 
 
-def trans_slti(c, a):
-    c.w(a.rd, f"int(({c.r(a.rs1)} ^ SB) < {(a.imm & M64) ^ SB})")
+def _ri(expr: str):
+    """Register-immediate form: {x} is rs1, {i} the immediate as an unsigned
+    64-bit constant, {s} its signed-order key (i ^ SB), {n} the raw shift amount."""
+    def trans(c, a):
+        i = a.imm & M64
+        c.w(a.rd, expr.format(x=c.r(a.rs1), i=i, s=i ^ SB, n=a.imm))
+    return trans
 
 
-def trans_sltiu(c, a):
-    c.w(a.rd, f"int({c.r(a.rs1)} < {a.imm & M64})")
-
-
-def trans_xori(c, a):
-    c.w(a.rd, f"{c.r(a.rs1)} ^ {a.imm & M64}")
-
-
-def trans_ori(c, a):
-    c.w(a.rd, f"{c.r(a.rs1)} | {a.imm & M64}")
-
-
-def trans_andi(c, a):
-    c.w(a.rd, f"{c.r(a.rs1)} & {a.imm & M64}")
-
-
-def trans_slli(c, a):
-    c.w(a.rd, f"({c.r(a.rs1)} << {a.imm}) & M")
-
-
-def trans_srli(c, a):
-    c.w(a.rd, f"{c.r(a.rs1)} >> {a.imm}")
-
-
-def trans_srai(c, a):
-    c.w(a.rd, f"((({c.r(a.rs1)} ^ SB) - SB) >> {a.imm}) & M")
+trans_slti = _ri("int(({x} ^ SB) < {s})")
+trans_sltiu = _ri("int({x} < {i})")
+trans_xori = _ri("{x} ^ {i}")
+trans_ori = _ri("{x} | {i}")
+trans_andi = _ri("{x} & {i}")
+trans_slli = _ri("({x} << {n}) & M")
+trans_srli = _ri("{x} >> {n}")
+trans_srai = _ri("((({x} ^ SB) - SB) >> {n}) & M")
 
 
 def _rr(expr: str):
