@@ -434,6 +434,7 @@ class RiscvCpu(CsrMixin):
 
     def disassemble_tb(self, pc: int, entry: tuple) -> str:
         """-d in_asm: the guest instructions of a freshly translated block."""
+        from pemu.target.riscv.disas import disassemble_one
         lines = [f"IN: (hart {self.hartid}, {PRIV_NAMES.get(self.priv, self.priv)}-mode)"]
         for ipc in entry[2]:
             try:
@@ -444,7 +445,6 @@ class RiscvCpu(CsrMixin):
                     data += self.fetch16(pa2, ipc + 2).to_bytes(2, "little")
             except Trap:
                 continue
-            from pemu.target.riscv.disas import disassemble_one
             lines.append(f"0x{ipc:016x}:  {disassemble_one(data, ipc)[1]}")
         return "\n".join(lines) + "\n"
 

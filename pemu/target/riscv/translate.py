@@ -158,7 +158,7 @@ class TransCtx:
         """Turn the conditional branch just translated into an early return
         (taken) and go on translating the fall-through path."""
         assert self.cond is not None
-        wb = "; ".join(f"X[{n}] = x{n}" for n in sorted(self.writes))
+        wb = writeback(self.writes)
         self.emit(f"if {self.cond}:")
         if wb:
             self.emit(f"    {wb}")
@@ -226,6 +226,11 @@ class TransCtx:
             self.w(rd, call)
 
 
+def writeback(regs: set[int]) -> str:
+    """The statement storing register locals back into X."""
+    return "; ".join(f"X[{n}] = x{n}" for n in sorted(regs))
+
+
 def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> str:
     """Wrap a block's statements in a function with register locals.
 
@@ -233,8 +238,7 @@ def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> 
     trap unwinding the block sets e.k to the faulting instruction's index.
     """
     regs = sorted(ctx.reads | ctx.writes)
-    written = sorted(ctx.writes)
-    wb = "; ".join(f"X[{n}] = x{n}" for n in written)
+    wb = writeback(ctx.writes)
     faults = any(ln.startswith("k = ") or ln.startswith("    k = ") for ln in ctx.lines)
     out = [f"def {name}(X, c, R, W):"]
     head = []

@@ -54,15 +54,6 @@ def build_decoder(enabled: frozenset[str] | None = None) -> Decoder:
 DECODER = build_decoder()
 
 
-def decode_at(word16_fetch, pc: int) -> tuple[int, int, int]:
-    """(raw, expanded 32-bit word, length) of the instruction at pc."""
-    h = word16_fetch(pc)
-    if h & 3 != 3:
-        return h, insn_rvc.expand(h), 2
-    w = h | (word16_fetch(pc + 2) << 16)
-    return w, w, 4
-
-
 def _generator_fingerprint() -> str:
     import sys
 
