@@ -279,7 +279,10 @@ def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> 
         out.append("    except Trap as e:")
         if wb:
             out.append("        " + wb)
-        out.append(f"        e.k = k{' + it * ' + str(count) if loop else ''}")
+        if loop:
+            # passes completed before the faulting one count as executed
+            out.append(f"        c.icount += it * {count}")
+        out.append("        e.k = k")
         out.append("        raise")
     if wb:
         out.append("    " + wb)

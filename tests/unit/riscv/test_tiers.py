@@ -169,3 +169,39 @@ def test_instruction_straddling_a_page_boundary(tier):
     cpu = BareMachine(assemble(PAGE_CROSSING, "rv64g"), tier, ram_size=1 << 20).run()
     assert cpu.halted
     assert cpu.x[10] == 7
+
+
+# A self-loop (translated as a Python loop) that walks `ld` off the end of RAM
+# and faults on a later pass: the trap must name the faulting ld, and every
+# completed pass counts (the handler records mepc, mtval and the loop count).
+LOOP_FAULTS_LATER = """
+    la t1, handler
+    csrw mtvec, t1
+    li t0, 0x800FFFC0      # 64 bytes below the end of 1 MiB of RAM
+    li a0, 0
+    li a2, 1000
+1:  ld a1, 0(t0)
+    addi t0, t0, 8
+    addi a0, a0, 1
+    blt a0, a2, 1b
+    wfi
+handler:
+    csrr s0, mcause
+    csrr s1, mepc
+    csrr s2, mtval
+    wfi
+"""
+
+
+@needs_as
+@pytest.mark.parametrize("tier", [0, 1])
+def test_loop_faulting_on_a_later_pass(tier):
+    code = assemble(LOOP_FAULTS_LATER, "rv64g")
+    cpu = BareMachine(code, tier).run()
+    assert cpu.halted
+    assert cpu.x[8] == 5  # load access fault
+    assert cpu.x[18] == 0x80100000  # the first address past RAM
+    assert cpu.x[10] == 8  # eight passes completed before the faulting one
+    setup = len(assemble(LOOP_FAULTS_LATER.split("1:")[0] + "handler:", "rv64g")) // 4
+    # setup, 8 passes of 4, 3 csrr + wfi in the handler (the faulting ld does not retire)
+    assert cpu.icount == setup + 8 * 4 + 4
