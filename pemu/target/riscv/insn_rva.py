@@ -5,6 +5,9 @@ require natural alignment (misaligned raises the store/AMO misaligned
 exception)."""
 from __future__ import annotations
 
+from pemu.target.riscv.translate import method
+from pemu.tcg.ir import Helper
+
 TABLE = """
 lr.w       ATOM 00010 -- 00000 ----- 010 ----- 0101111
 sc.w       ATOM 00011 -- ----- ----- 010 ----- 0101111
@@ -31,16 +34,20 @@ amomaxu.d  ATOM 11100 -- ----- ----- 011 ----- 0101111
 """
 
 
+_LR, _SC = method("lr"), method("sc")
+
+
 def _lr(size: int):
-    return lambda c, a: c.helper(f"c.lr({c.r(a.rs1)}, {size})", a.rd)
+    return lambda c, a: c.call(_LR, c.xd(a.rd), c.x(a.rs1), size)
 
 
 def _sc(size: int):
-    return lambda c, a: c.helper(f"c.sc({c.r(a.rs1)}, {c.r(a.rs2)}, {size})", a.rd)
+    return lambda c, a: c.call(_SC, c.xd(a.rd), c.x(a.rs1), c.x(a.rs2), size)
 
 
 def _amo(op: str, size: int):
-    return lambda c, a: c.helper(f"c.amo('{op}', {c.r(a.rs1)}, {c.r(a.rs2)}, {size})", a.rd)
+    helper = Helper(f"AMO_{op.upper()}", lambda cpu, va, src, n: cpu.amo(op, va, src, n))
+    return lambda c, a: c.call(helper, c.xd(a.rd), c.x(a.rs1), c.x(a.rs2), size)
 
 
 trans_lr_w, trans_sc_w, trans_lr_d, trans_sc_d = _lr(4), _sc(4), _lr(8), _sc(8)

@@ -4,7 +4,7 @@ registers. Every instruction is illegal while mstatus.FS is Off (the
 translation context knows, blocks are keyed by it)."""
 from __future__ import annotations
 
-from pemu.target.riscv.translate import M64
+from pemu.target.riscv.translate import BOX, FPU
 
 _T = """
 flw       I   ------------ ----- 010 ----- 0000111
@@ -54,67 +54,52 @@ def _fp(fn):
     """Wrap a handler: illegal while FS is Off, or with a reserved rounding mode."""
     def trans(c, a):
         if not c.fs_on or a.rm in (5, 6):
-            return c.illegal(c.word)
+            return c.illegal()
         fn(c, a)
     return trans
 
 
-def _rm(c, a) -> str:
-    """The rounding mode operand; a dynamic one traps when frm holds a reserved value."""
-    if a.rm != 7:
-        return str(a.rm)
-    c.mark_fault_point()
-    c.emit(f"if c.frm > 4: raise Trap(2, {c.word})")
-    return "c.frm"
+def _flw(c, a):
+    t = c.temp()
+    c.load(t, c.addr(a.rs1, a.imm), 4, False)
+    c.ir.or_(c.fd(a.rd), t, BOX)  # NaN-boxed
 
 
-def _addr(c, a) -> str:
-    return f"({c.r(a.rs1)} + {a.imm & M64}) & M" if a.imm else c.r(a.rs1)
-
-
-trans_flw = _fp(lambda c, a: c.load(a.rd, _addr(c, a), 4, False, fp=True))
-trans_fld = _fp(lambda c, a: c.load(a.rd, _addr(c, a), 8, False, fp=True))
-trans_fsw = _fp(lambda c, a: c.store(_addr(c, a), 4, f"F[{a.rs2}]"))
-trans_fsd = _fp(lambda c, a: c.store(_addr(c, a), 8, f"F[{a.rs2}]"))
+trans_flw = _fp(_flw)
+trans_fld = _fp(lambda c, a: c.load(c.fd(a.rd), c.addr(a.rs1, a.imm), 8, False))
+trans_fsw = _fp(lambda c, a: c.store(c.f(a.rs2), c.addr(a.rs1, a.imm), 4))
+trans_fsd = _fp(lambda c, a: c.store(c.f(a.rs2), c.addr(a.rs1, a.imm), 8))
 
 
 def _bin(name):
-    return _fp(lambda c, a: c.wf(a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}])"))
+    return _fp(lambda c, a: c.call(FPU[name], c.fd(a.rd), c.f(a.rs1), c.f(a.rs2)))
 
 
 def _bin_rm(name):
-    return _fp(lambda c, a: c.wf(a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}], {_rm(c, a)})"))
+    return _fp(lambda c, a: c.call(FPU[name], c.fd(a.rd), c.f(a.rs1), c.f(a.rs2),
+                                   c.dynamic_rm(a.rm)))
 
 
 def _fma(name):
-    return _fp(lambda c, a: c.wf(
-        a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}], F[{a.rs3}], {_rm(c, a)})"))
+    return _fp(lambda c, a: c.call(FPU[name], c.fd(a.rd), c.f(a.rs1), c.f(a.rs2), c.f(a.rs3),
+                                   c.dynamic_rm(a.rm)))
 
 
-def _wx(c, rd: int, expr: str) -> None:
-    """x[rd] = expr, still evaluated for its fflags when rd is x0."""
-    if rd:
-        c.w(rd, expr)
-    else:
-        c.emit(f"_ = {expr}")
-
-
-def _cmp(name):
+def _to_x(name, rounding: bool):
+    """A result in x[rd]; the operation runs even for x0, for its fflags."""
     def fn(c, a):
-        c.fp_dirty = True  # flags may change
-        _wx(c, a.rd, f"{name}(c, F[{a.rs1}], F[{a.rs2}])")
-    return _fp(fn)
-
-
-def _to_int(name):
-    def fn(c, a):
-        c.fp_dirty = True
-        _wx(c, a.rd, f"{name}(c, F[{a.rs1}], {_rm(c, a)})")
+        args = [c.f(a.rs1)] + ([c.f(a.rs2)] if not rounding else [c.dynamic_rm(a.rm)])
+        c.mark_fs_dirty()  # flags may change
+        c.call(FPU[name], c.xd(a.rd), *args)
     return _fp(fn)
 
 
 def _from_int(name):
-    return _fp(lambda c, a: c.wf(a.rd, f"{name}(c, {c.r(a.rs1)}, {_rm(c, a)})"))
+    return _fp(lambda c, a: c.call(FPU[name], c.fd(a.rd), c.x(a.rs1), c.dynamic_rm(a.rm)))
+
+
+def _unary_rm(name):
+    return _fp(lambda c, a: c.call(FPU[name], c.fd(a.rd), c.f(a.rs1), c.dynamic_rm(a.rm)))
 
 
 for _w in ("s", "d"):
@@ -127,19 +112,24 @@ for _w in ("s", "d"):
     for _op in ("madd", "msub", "nmsub", "nmadd"):
         g[f"trans_f{_op}_{_w}"] = _fma(f"F{_op.upper()}_{_W}")
     for _op in ("eq", "lt", "le"):
-        g[f"trans_f{_op}_{_w}"] = _cmp(f"F{_op.upper()}_{_W}")
+        g[f"trans_f{_op}_{_w}"] = _to_x(f"F{_op.upper()}_{_W}", False)
     for _i in ("w", "wu", "l", "lu"):
-        g[f"trans_fcvt_{_i}_{_w}"] = _to_int(f"FCVT_{_i.upper()}_{_W}")
+        g[f"trans_fcvt_{_i}_{_w}"] = _to_x(f"FCVT_{_i.upper()}_{_W}", True)
         g[f"trans_fcvt_{_w}_{_i}"] = _from_int(f"FCVT_{_W}_{_i.upper()}")
-    g[f"trans_fsqrt_{_w}"] = _fp(
-        lambda c, a, n=f"FSQRT_{_W}": c.wf(a.rd, f"{n}(c, F[{a.rs1}], {_rm(c, a)})"))
+    g[f"trans_fsqrt_{_w}"] = _unary_rm(f"FSQRT_{_W}")
     g[f"trans_fclass_{_w}"] = _fp(
-        lambda c, a, n=f"FCLASS_{_W}": c.w(a.rd, f"{n}(c, F[{a.rs1}])"))
+        lambda c, a, n=f"FCLASS_{_W}": c.call(FPU[n], c.xd(a.rd), c.f(a.rs1)))
 
-trans_fmv_x_w = _fp(lambda c, a: c.w(
-    a.rd, f"(((F[{a.rs1}] & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000) & M"))
-trans_fmv_w_x = _fp(lambda c, a: c.wf(a.rd, f"BOX | ({c.r(a.rs1)} & 0xFFFFFFFF)"))
-trans_fmv_x_d = _fp(lambda c, a: c.w(a.rd, f"F[{a.rs1}]"))
-trans_fmv_d_x = _fp(lambda c, a: c.wf(a.rd, c.r(a.rs1)))
-trans_fcvt_s_d = _fp(lambda c, a: c.wf(a.rd, f"FCVT_S_D(c, F[{a.rs1}], {_rm(c, a)})"))
-trans_fcvt_d_s = _fp(lambda c, a: c.wf(a.rd, f"FCVT_D_S(c, F[{a.rs1}], {_rm(c, a)})"))
+
+def _fmv_w_x(c, a):
+    t = c.temp()
+    c.ir.ext32u(t, c.x(a.rs1))
+    c.ir.or_(c.fd(a.rd), t, BOX)
+
+
+trans_fmv_x_w = _fp(lambda c, a: c.ir.ext32s(c.xd(a.rd), c.f(a.rs1)))
+trans_fmv_w_x = _fp(_fmv_w_x)
+trans_fmv_x_d = _fp(lambda c, a: c.ir.mov(c.xd(a.rd), c.f(a.rs1)))
+trans_fmv_d_x = _fp(lambda c, a: c.ir.mov(c.fd(a.rd), c.x(a.rs1)))
+trans_fcvt_s_d = _unary_rm("FCVT_S_D")
+trans_fcvt_d_s = _unary_rm("FCVT_D_S")

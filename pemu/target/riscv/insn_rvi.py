@@ -5,7 +5,7 @@ privileged ones: vol. II, "Privileged Instruction Set Listings".
 """
 from __future__ import annotations
 
-from pemu.target.riscv.translate import M64, SB
+from pemu.target.riscv.translate import H_ECALL, M64, method
 
 TABLE = """
 lui        U   -------------------- ----- 0110111
@@ -68,55 +68,45 @@ sfence.vma R   0001001 ----- ----- 000 00000 1110011
 """
 
 
-def _sx32(expr: str) -> str:
-    return f"((({expr}) & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000 & M"
+_SRET, _MRET, _WFI, _SFENCE = method("sret"), method("mret"), method("wfi"), method("sfence_vma")
 
 
 def trans_lui(c, a):
-    c.w(a.rd, str(a.imm & M64))
+    c.ir.mov(c.xd(a.rd), a.imm)
 
 
 def trans_auipc(c, a):
-    c.w(a.rd, str((c.pc + a.imm) & M64))
+    c.ir.mov(c.xd(a.rd), c.pc + a.imm)
 
 
 def trans_jal(c, a):
-    c.w(a.rd, str(c.next_pc))
-    c.direct = (c.pc + a.imm) & M64
-    c.end(str(c.direct))
+    c.ir.mov(c.xd(a.rd), c.next_pc)
+    c.jump(c.pc + a.imm)
 
 
 def trans_jalr(c, a):
-    target = f"({c.r(a.rs1)} + {a.imm & M64})" if a.imm else c.r(a.rs1)
-    c.emit(f"t = {target} & {M64 - 1}")
-    c.w(a.rd, str(c.next_pc))
-    c.end("t")
+    t = c.temp()
+    c.ir.add(t, c.x(a.rs1), a.imm)
+    target = c.temp()
+    c.ir.and_(target, t, M64 - 1)
+    c.ir.mov(c.xd(a.rd), c.next_pc)
+    c.end(target)
 
 
-def _br(op: str, signed: bool):
-    def trans(c, a):
-        x, y = c.r(a.rs1), c.r(a.rs2)
-        if signed:
-            x, y = f"({x} ^ SB)", f"({y} ^ SB)"
-        c.branch(f"{x} {op} {y}", c.pc + a.imm)
-    return trans
+def _br(cond: str):
+    return lambda c, a: c.branch(cond, c.x(a.rs1), c.x(a.rs2), c.pc + a.imm)
 
 
-trans_beq, trans_bne = _br("==", False), _br("!=", False)
-trans_blt, trans_bge = _br("<", True), _br(">=", True)
-trans_bltu, trans_bgeu = _br("<", False), _br(">=", False)
-
-
-def _addr(c, a) -> str:
-    return f"({c.r(a.rs1)} + {a.imm & M64}) & M" if a.imm else c.r(a.rs1)
+trans_beq, trans_bne, trans_blt = _br("eq"), _br("ne"), _br("lt")
+trans_bge, trans_bltu, trans_bgeu = _br("ge"), _br("ltu"), _br("geu")
 
 
 def _ld(size: int, signed: bool):
-    return lambda c, a: c.load(a.rd, _addr(c, a), size, signed)
+    return lambda c, a: c.load(c.xd(a.rd), c.addr(a.rs1, a.imm), size, signed)
 
 
 def _st(size: int):
-    return lambda c, a: c.store(_addr(c, a), size, c.r(a.rs2))
+    return lambda c, a: c.store(c.x(a.rs2), c.addr(a.rs1, a.imm), size)
 
 
 trans_lb, trans_lh, trans_lw, trans_ld = _ld(1, True), _ld(2, True), _ld(4, True), _ld(8, False)
@@ -124,82 +114,74 @@ trans_lbu, trans_lhu, trans_lwu = _ld(1, False), _ld(2, False), _ld(4, False)
 trans_sb, trans_sh, trans_sw, trans_sd = _st(1), _st(2), _st(4), _st(8)
 
 
-def trans_addi(c, a):
-    if a.rs1 == 0:
-        c.w(a.rd, str(a.imm & M64))
-    elif a.imm == 0:
-        c.w(a.rd, c.r(a.rs1))
-    else:
-        c.w(a.rd, f"({c.r(a.rs1)} + {a.imm & M64}) & M")
+def _ri(op: str):
+    """Register-immediate form: rd = rs1 <op> imm."""
+    return lambda c, a: getattr(c.ir, op)(c.xd(a.rd), c.x(a.rs1), a.imm)
 
 
-def _ri(expr: str):
-    """Register-immediate form: {x} is rs1, {i} the immediate as an unsigned
-    64-bit constant, {s} its signed-order key (i ^ SB), {n} the raw shift amount."""
+def _setcond_i(cond: str):
+    return lambda c, a: c.ir.setcond(cond, c.xd(a.rd), c.x(a.rs1), a.imm)
+
+
+trans_addi, trans_xori, trans_ori, trans_andi = _ri("add"), _ri("xor"), _ri("or_"), _ri("and_")
+trans_slli, trans_srli, trans_srai = _ri("shl"), _ri("shr"), _ri("sar")
+trans_slti, trans_sltiu = _setcond_i("lt"), _setcond_i("ltu")
+
+
+def _rr(op: str):
+    return lambda c, a: getattr(c.ir, op)(c.xd(a.rd), c.x(a.rs1), c.x(a.rs2))
+
+
+def _shift(op: str, width: int = 64):
+    """Register shifts use the low 6 (5 for the W forms) bits of rs2."""
     def trans(c, a):
-        i = a.imm & M64
-        c.w(a.rd, expr.format(x=c.r(a.rs1), i=i, s=i ^ SB, n=a.imm))
+        n = c.temp()
+        c.ir.and_(n, c.x(a.rs2), width - 1)
+        if width == 64:
+            getattr(c.ir, op)(c.xd(a.rd), c.x(a.rs1), n)
+        else:
+            _w(c, a.rd, op, c.x(a.rs1), n)
     return trans
 
 
-trans_slti = _ri("int(({x} ^ SB) < {s})")
-trans_sltiu = _ri("int({x} < {i})")
-trans_xori = _ri("{x} ^ {i}")
-trans_ori = _ri("{x} | {i}")
-trans_andi = _ri("{x} & {i}")
-trans_slli = _ri("({x} << {n}) & M")
-trans_srli = _ri("{x} >> {n}")
-trans_srai = _ri("((({x} ^ SB) - SB) >> {n}) & M")
+def _setcond_r(cond: str):
+    return lambda c, a: c.ir.setcond(cond, c.xd(a.rd), c.x(a.rs1), c.x(a.rs2))
 
 
-def _rr(expr: str):
-    return lambda c, a: c.w(a.rd, expr.format(x=c.r(a.rs1), y=c.r(a.rs2)))
+trans_add, trans_sub, trans_xor = _rr("add"), _rr("sub"), _rr("xor")
+trans_or, trans_and = _rr("or_"), _rr("and_")
+trans_sll, trans_srl, trans_sra = _shift("shl"), _shift("shr"), _shift("sar")
+trans_slt, trans_sltu = _setcond_r("lt"), _setcond_r("ltu")
 
 
-def trans_add(c, a):
-    if a.rs1 == 0 or a.rs2 == 0:  # c.mv and friends: a plain copy
-        c.w(a.rd, c.r(a.rs1 or a.rs2))
-    else:
-        c.w(a.rd, f"({c.r(a.rs1)} + {c.r(a.rs2)}) & M")
+def _w(c, rd: int, op: str, x, y) -> None:
+    """A W-form operation: the 32-bit result, sign-extended into rd. Right
+    shifts first narrow the source to its low word (zero- or sign-extended)."""
+    if op in ("shr", "sar"):
+        src = c.temp()
+        (c.ir.ext32u if op == "shr" else c.ir.ext32s)(src, x)
+        x = src
+    t = c.temp()
+    getattr(c.ir, op)(t, x, y)
+    c.ir.ext32s(c.xd(rd), t)
 
 
-
-trans_sub = _rr("({x} - {y}) & M")
-trans_sll = _rr("({x} << ({y} & 63)) & M")
-trans_slt = _rr("int(({x} ^ SB) < ({y} ^ SB))")
-trans_sltu = _rr("int({x} < {y})")
-trans_xor = _rr("{x} ^ {y}")
-trans_srl = _rr("{x} >> ({y} & 63)")
-trans_sra = _rr("((({x} ^ SB) - SB) >> ({y} & 63)) & M")
-trans_or = _rr("{x} | {y}")
-trans_and = _rr("{x} & {y}")
-trans_addw = _rr(_sx32("{x} + {y}"))
-trans_subw = _rr(_sx32("{x} - {y}"))
-trans_sllw = _rr(_sx32("{x} << ({y} & 31)"))
-trans_srlw = _rr(_sx32("({x} & 0xFFFFFFFF) >> ({y} & 31)"))
-trans_sraw = _rr("(((({x} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000) >> ({y} & 31)) & M")
+def _rrw(op: str):
+    return lambda c, a: _w(c, a.rd, op, c.x(a.rs1), c.x(a.rs2))
 
 
-def trans_addiw(c, a):
-    c.w(a.rd, _sx32(f"{c.r(a.rs1)} + {a.imm & M64}"))
+def _riw(op: str, shift: bool = False):
+    def trans(c, a):
+        if shift and a.imm & 32:
+            return c.illegal()
+        _w(c, a.rd, op, c.x(a.rs1), a.imm)
+    return trans
 
 
-def trans_slliw(c, a):
-    if a.imm & 32:
-        return c.illegal(c.word)
-    c.w(a.rd, _sx32(f"{c.r(a.rs1)} << {a.imm}"))
-
-
-def trans_srliw(c, a):
-    if a.imm & 32:
-        return c.illegal(c.word)
-    c.w(a.rd, _sx32(f"({c.r(a.rs1)} & 0xFFFFFFFF) >> {a.imm}"))
-
-
-def trans_sraiw(c, a):
-    if a.imm & 32:
-        return c.illegal(c.word)
-    c.w(a.rd, f"(((({c.r(a.rs1)} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000) >> {a.imm}) & M")
+trans_addw, trans_subw = _rrw("add"), _rrw("sub")
+trans_sllw, trans_srlw, trans_sraw = _shift("shl", 32), _shift("shr", 32), _shift("sar", 32)
+trans_addiw = _riw("add")
+trans_slliw, trans_srliw, trans_sraiw = _riw("shl", True), _riw("shr", True), _riw("sar", True)
 
 
 def trans_fence(c, a):
@@ -209,33 +191,34 @@ def trans_fence(c, a):
 def trans_fence_i(c, a):
     # Stores into translated pages already invalidate them (softmmu write
     # tracking), so fence.i only has to end the block.
-    c.end(str(c.next_pc))
+    c.end(c.next_pc)
 
 
 def trans_ecall(c, a):
-    c.trap("8 + c.priv", 0)  # 8, 9, 11 for U, S, M
+    c.call(H_ECALL, None)
+    c.end(c.pc)
 
 
 def trans_ebreak(c, a):
     c.trap(3, 0)  # QEMU 7.2 leaves mtval 0 for breakpoints
 
 
-def trans_sret(c, a):
-    c.helper(f"npc = c.sret({c.word})")
-    c.end("npc")
+def _xret(helper):
+    def trans(c, a):
+        npc = c.temp()
+        c.call(helper, npc, c.word)
+        c.end(npc)
+    return trans
 
 
-def trans_mret(c, a):
-    c.helper(f"npc = c.mret({c.word})")
-    c.end("npc")
+trans_sret, trans_mret = _xret(_SRET), _xret(_MRET)
 
 
 def trans_wfi(c, a):
-    c.helper(f"c.wfi({c.word})")
-    c.end(str(c.next_pc))
+    c.call(_WFI, None, c.word)
+    c.end(c.next_pc)
 
 
 def trans_sfence_vma(c, a):
-    c.helper(f"c.sfence_vma({c.r(a.rs1)}, {c.r(a.rs2)}, {a.rs1}, {c.word})")
-    c.end(str(c.next_pc))
-
+    c.call(_SFENCE, None, c.x(a.rs1), c.x(a.rs2), a.rs1, c.word)
+    c.end(c.next_pc)

@@ -3,6 +3,8 @@ Division by zero and signed overflow give the results the manual's table
 lists (no trap)."""
 from __future__ import annotations
 
+from pemu.target.riscv.translate import M64
+
 TABLE = """
 mul     R  0000001 ----- ----- 000 ----- 0110011
 mulh    R  0000001 ----- ----- 001 ----- 0110011
@@ -20,21 +22,61 @@ remuw   R  0000001 ----- ----- 111 ----- 0111011
 """
 
 
-def _rr(expr: str):
-    return lambda c, a: c.w(a.rd, expr.format(x=c.r(a.rs1), y=c.r(a.rs2)))
 
 
-_S = "(({v} ^ SB) - SB)"
-trans_mul = _rr("({x} * {y}) & M")
-trans_mulh = _rr(f"(({_S.format(v='{x}')} * {_S.format(v='{y}')}) >> 64) & M")
-trans_mulhsu = _rr(f"(({_S.format(v='{x}')} * {{y}}) >> 64) & M")
-trans_mulhu = _rr("({x} * {y}) >> 64")
-trans_div = _rr("DIV({x}, {y})")
-trans_divu = _rr("DIVU({x}, {y})")
-trans_rem = _rr("REM({x}, {y})")
-trans_remu = _rr("REMU({x}, {y})")
-trans_mulw = _rr("SX32({x} * {y})")
-trans_divw = _rr("DIVW({x}, {y})")
-trans_divuw = _rr("DIVUW({x}, {y})")
-trans_remw = _rr("REMW({x}, {y})")
-trans_remuw = _rr("REMUW({x}, {y})")
+def _mul(op: str):
+    return lambda c, a: getattr(c.ir, op)(c.xd(a.rd), c.x(a.rs1), c.x(a.rs2))
+
+
+trans_mul, trans_mulh = _mul("mul"), _mul("mulsh")
+trans_mulhsu, trans_mulhu = _mul("mulsuh"), _mul("muluh")
+
+
+def _divide(c, d, x, y, op: str) -> None:
+    """d = x op y with the manual's results for a zero divisor (all ones for a
+    quotient, the dividend for a remainder) and for signed overflow (the
+    dividend, remainder 0: dividing by 1 instead gives both)."""
+    ir = c.ir
+    safe = c.temp()
+    ir.movcond("eq", safe, y, 0, 1, y)
+    if op in ("divs", "rems"):
+        ovf, min_, neg1 = c.temp(), c.temp(), c.temp()
+        ir.setcond("eq", min_, x, 1 << 63)
+        ir.setcond("eq", neg1, y, M64)
+        ir.and_(ovf, min_, neg1)
+        safe2 = c.temp()
+        ir.movcond("ne", safe2, ovf, 0, 1, safe)
+        safe = safe2
+    q = c.temp()
+    getattr(ir, op)(q, x, safe)
+    ir.movcond("eq", d, y, 0, M64 if op in ("divs", "divu") else x, q)
+
+
+def _div(op: str):
+    return lambda c, a: _divide(c, c.xd(a.rd), c.x(a.rs1), c.x(a.rs2), op)
+
+
+def _divw(op: str):
+    """W forms: 32-bit operands (sign- or zero-extended), the 32-bit result
+    sign-extended; in 64 bits the signed 32-bit overflow case cannot overflow."""
+    ext = "ext32u" if op in ("divu", "remu") else "ext32s"
+
+    def trans(c, a):
+        x, y, r = c.temp(), c.temp(), c.temp()
+        getattr(c.ir, ext)(x, c.x(a.rs1))
+        getattr(c.ir, ext)(y, c.x(a.rs2))
+        _divide(c, r, x, y, op)
+        c.ir.ext32s(c.xd(a.rd), r)
+    return trans
+
+
+trans_div, trans_divu, trans_rem, trans_remu = _div("divs"), _div("divu"), _div("rems"), \
+    _div("remu")
+trans_divw, trans_divuw = _divw("divs"), _divw("divu")
+trans_remw, trans_remuw = _divw("rems"), _divw("remu")
+
+
+def trans_mulw(c, a):
+    t = c.temp()
+    c.ir.mul(t, c.x(a.rs1), c.x(a.rs2))
+    c.ir.ext32s(c.xd(a.rd), t)

@@ -15,13 +15,20 @@ sh2add.uw  R   0010000 ----- ----- 100 ----- 0111011
 sh3add.uw  R   0010000 ----- ----- 110 ----- 0111011
 slli.uw    SH  000010 ------ ----- 001 ----- 0011011
 """
-GLOBALS: dict = {}
 
 
 def _shadd(n: int, uw: bool):
     def trans(c, a):
-        x = f"({c.r(a.rs1)} & 0xFFFFFFFF)" if uw else c.r(a.rs1)
-        c.w(a.rd, f"(({x} << {n}) + {c.r(a.rs2)}) & M")
+        x = c.x(a.rs1)
+        if uw:
+            t = c.temp()
+            c.ir.ext32u(t, x)
+            x = t
+        if n:
+            t = c.temp()
+            c.ir.shl(t, x, n)
+            x = t
+        c.ir.add(c.xd(a.rd), x, c.x(a.rs2))
     return trans
 
 
@@ -32,4 +39,6 @@ trans_sh1add_uw, trans_sh2add_uw, trans_sh3add_uw = _shadd(1, True), _shadd(2, T
 
 
 def trans_slli_uw(c, a):
-    c.w(a.rd, f"(({c.r(a.rs1)} & 0xFFFFFFFF) << {a.imm}) & M")
+    t = c.temp()
+    c.ir.ext32u(t, c.x(a.rs1))
+    c.ir.shl(c.xd(a.rd), t, a.imm)

@@ -12,22 +12,21 @@ bexti  SH  010010 ------ ----- 101 ----- 0010011
 binvi  SH  011010 ------ ----- 001 ----- 0010011
 bseti  SH  001010 ------ ----- 001 ----- 0010011
 """
-GLOBALS: dict = {}
 
-_OPS = {  # name -> expression of x (rs1) and b (the bit, 1 << index)
-    "bclr": "{x} & ({b} ^ M)", "binv": "{x} ^ {b}", "bset": "{x} | {b}",
-}
+_OPS = {"bclr": "andc", "binv": "xor", "bset": "or_"}  # x <op> (1 << index)
 
 
 def _reg(op: str):
     def trans(c, a):
-        b = f"(1 << ({c.r(a.rs2)} & 63))"
-        c.w(a.rd, _OPS[op].format(x=c.r(a.rs1), b=b))
+        n, bit = c.temp(), c.temp()
+        c.ir.and_(n, c.x(a.rs2), 63)
+        c.ir.shl(bit, 1, n)
+        getattr(c.ir, _OPS[op])(c.xd(a.rd), c.x(a.rs1), bit)
     return trans
 
 
 def _imm(op: str):
-    return lambda c, a: c.w(a.rd, _OPS[op].format(x=c.r(a.rs1), b=str(1 << a.imm)))
+    return lambda c, a: getattr(c.ir, _OPS[op])(c.xd(a.rd), c.x(a.rs1), 1 << a.imm)
 
 
 trans_bclr, trans_binv, trans_bset = _reg("bclr"), _reg("binv"), _reg("bset")
@@ -35,8 +34,13 @@ trans_bclri, trans_binvi, trans_bseti = _imm("bclr"), _imm("binv"), _imm("bset")
 
 
 def trans_bext(c, a):
-    c.w(a.rd, f"({c.r(a.rs1)} >> ({c.r(a.rs2)} & 63)) & 1")
+    n, t = c.temp(), c.temp()
+    c.ir.and_(n, c.x(a.rs2), 63)
+    c.ir.shr(t, c.x(a.rs1), n)
+    c.ir.and_(c.xd(a.rd), t, 1)
 
 
 def trans_bexti(c, a):
-    c.w(a.rd, f"({c.r(a.rs1)} >> {a.imm}) & 1")
+    t = c.temp()
+    c.ir.shr(t, c.x(a.rs1), a.imm)
+    c.ir.and_(c.xd(a.rd), t, 1)

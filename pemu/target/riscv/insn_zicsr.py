@@ -6,6 +6,8 @@ CSR is read or written follows the manual (csrrw with rd=x0 does not read;
 csrrs/csrrc with rs1=x0 do not write)."""
 from __future__ import annotations
 
+from pemu.target.riscv.translate import method
+
 TABLE = """
 csrrw   CSR  ------------ ----- 001 ----- 1110011
 csrrs   CSR  ------------ ----- 010 ----- 1110011
@@ -16,13 +18,16 @@ csrrci  CSR  ------------ ----- 111 ----- 1110011
 """
 
 
+_CSR_OP = method("csr_op")
+
+
 def _csr(op: int, imm: bool):
     def trans(c, a):
-        src = str(a.rs1) if imm else c.r(a.rs1)
+        src = a.rs1 if imm else c.x(a.rs1)
         read = op != 0 or a.rd != 0
         write = op == 0 or a.rs1 != 0
-        c.helper(f"c.csr_op({a.csr}, {op}, {src}, {int(read)}, {int(write)}, {c.word})", a.rd)
-        c.end(str(c.next_pc))
+        c.call(_CSR_OP, c.xd(a.rd), a.csr, op, src, int(read), int(write), c.word)
+        c.end(c.next_pc)
     return trans
 
 

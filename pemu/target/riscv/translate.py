@@ -1,304 +1,159 @@
-"""RISC-V guest instructions -> Python source, for one instruction or a block.
+"""RISC-V frontend: guest instructions -> the IR of pemu/tcg.
 
 A `TransCtx` is handed to each `trans_<insn>(ctx, a)` handler, which emits
-Python statements through it. The same handlers serve both tiers:
+IR ops through `ctx.ir` (a `pemu.tcg.ir.Builder`) and the few RISC-V-shaped
+helpers below: register operands (`x(n)` reads, `xd(n)` is the destination,
+x0 reads as 0 and writes vanish), loads and stores through the softmmu,
+calls into the CPU, traps, branches and block ends.
 
-- tier 0 (reference interpreter, mode "interp"): registers are read and
-  written in the CPU's list `X` directly; one instruction per function.
-- tier 1 (translation blocks, mode "block"): registers live in locals
-  (`x5`), loaded at entry and written back at exit or when a trap unwinds
-  the block; loads/stores go through the softmmu TLB dicts inline.
-
-Generated code sees: X, F (register lists), c (the CPU), R/W (read/write TLB
-dicts: virtual page -> offset such that RAM index = vaddr + offset), RAM
-(the main RAM mmap) and the names in `GLOBALS`.
+Guest state the IR names: the globals x1..x31 (space "X", the CPU's integer
+register list) and f0..f31 (space "F", its FP register list, raw 64-bit
+patterns). Everything else (CSRs, fflags, privilege) is reached through
+helpers, so the translator never caches it.
 """
 from __future__ import annotations
 
-import struct
-
 from pemu.target.riscv import fpu
 from pemu.target.riscv.trap import Trap
+from pemu.tcg.ir import CONDS, Builder, Const, Global, Helper, MemOp, Value
+from pemu.tcg.python_backend import TargetInfo
 
 M64 = (1 << 64) - 1
 SB = 1 << 63
 
-_LOADS = {  # (size, signed) -> (unpack name, needs & M)
-    (2, False): "LH", (2, True): "LHS", (4, False): "LW", (4, True): "LWS",
-    (8, False): "LD", (8, True): "LD",
-}
-_STORES = {2: "SH", 4: "SW", 8: "SD"}
+X_REGS = [Global(f"x{n}", "X", n) for n in range(32)]
+F_REGS = [Global(f"f{n}", "F", n) for n in range(32)]
+TARGET = TargetInfo(spaces={"X": "X", "F": "c.f"}, fault_class="Trap")
 
 
-def _div(a: int, b: int) -> int:
-    if b == 0:
-        return M64
-    sa, sb_ = a - ((a & SB) << 1), b - ((b & SB) << 1)
-    if sa == -(1 << 63) and sb_ == -1:
-        return a
-    q = abs(sa) // abs(sb_)
-    return (-q if (sa < 0) != (sb_ < 0) else q) & M64
+def _raise(cause: int, tval: int) -> None:
+    raise Trap(cause, tval)
 
 
-def _rem(a: int, b: int) -> int:
-    if b == 0:
-        return a
-    sa, sb_ = a - ((a & SB) << 1), b - ((b & SB) << 1)
-    if sa == -(1 << 63) and sb_ == -1:
-        return 0
-    r = abs(sa) % abs(sb_)
-    return (-r if sa < 0 else r) & M64
+def _raise_ecall(c) -> None:
+    raise Trap(8 + c.priv, 0)  # 8, 9, 11 for U, S, M
 
 
-def _sx32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return (v - ((v & 0x80000000) << 1)) & M64
+def _dynamic_rm(c, word: int) -> int:
+    """frm as the rounding mode of an instruction with rm=7; reserved values trap."""
+    if c.frm > 4:
+        raise Trap(2, word)
+    return c.frm
 
 
-def _divw(a: int, b: int) -> int:
-    a, b = _sx32(a), _sx32(b)
-    if b & 0xFFFFFFFF == 0:
-        return M64
-    return _sx32(_div(a, b))
+def method(name: str, raises: bool = True) -> Helper:
+    """A helper that is a method of the CPU object."""
+    return Helper(name, method=name, raises=raises)
 
 
-def _remw(a: int, b: int) -> int:
-    a, b = _sx32(a), _sx32(b)
-    if b & 0xFFFFFFFF == 0:
-        return a
-    return _sx32(_rem(a, b))
-
-
-def _divuw(a: int, b: int) -> int:
-    a, b = a & 0xFFFFFFFF, b & 0xFFFFFFFF
-    return M64 if b == 0 else _sx32(a // b)
-
-
-def _remuw(a: int, b: int) -> int:
-    a, b = a & 0xFFFFFFFF, b & 0xFFFFFFFF
-    return _sx32(a) if b == 0 else _sx32(a % b)
-
-
-GLOBALS: dict = {
-    "M": M64, "SB": SB, "Trap": Trap, "SX32": _sx32,
-    "DIV": _div, "DIVU": lambda a, b: M64 if b == 0 else a // b,
-    "REM": _rem, "REMU": lambda a, b: a if b == 0 else a % b,
-    "DIVW": _divw, "DIVUW": _divuw, "REMW": _remw, "REMUW": _remuw,
-    "LH": struct.Struct("<H").unpack_from, "LHS": struct.Struct("<h").unpack_from,
-    "LW": struct.Struct("<I").unpack_from, "LWS": struct.Struct("<i").unpack_from,
-    "LD": struct.Struct("<Q").unpack_from,
-    "SH": struct.Struct("<H").pack_into, "SW": struct.Struct("<I").pack_into,
-    "SD": struct.Struct("<Q").pack_into,
-}
-GLOBALS.update(fpu.GLOBALS)
+H_RAISE = Helper("RAISE", _raise, cpu_arg=False, noreturn=True)
+H_ECALL = Helper("RAISE_ECALL", _raise_ecall, noreturn=True)
+H_DYN_RM = Helper("DYN_RM", _dynamic_rm)
+H_FS_DIRTY = method("mark_fs_dirty", raises=False)
+#: FP operations (fpu.py): they read and accumulate fflags through the CPU
+FPU: dict[str, Helper] = {name: Helper(name, fn) for name, fn in fpu.GLOBALS.items()
+                          if callable(fn)}
+BOX = fpu.BOX
 
 
 class TransCtx:
-    """Collects the Python statements of one instruction or one block."""
+    """The state of one block's translation, handed to every handler."""
 
-    def __init__(self, mode: str, fs_on: bool = True) -> None:
-        self.mode = mode
+    def __init__(self, pc: int, fs_on: bool = True) -> None:
+        self.ir = Builder(pc)
         self.fs_on = fs_on
-        self.lines: list[str] = []
-        self.reads: set[int] = set()
-        self.writes: set[int] = set()
-        self.pc = 0
+        self.pc = pc
         self.ilen = 4
-        self.index = 0
-        self.stop = False
-        self.npc: str | None = None
-        self.cond: str | None = None  # conditional branch ending the block
-        self.taken = 0
-        self.fp_dirty = False
         self.word = 0
+        self.stop = False
+        self.npc: Value | None = None  # where the block goes when it ends here
+        self.taken: int | None = None  # target of a conditional branch just translated
         self.direct: int | None = None  # target of a direct jump (jal)
-        self.side_exits = 0
+        self.fs_marked = False
 
-    # --- registers ---------------------------------------------------------
-    def r(self, n: int) -> str:
-        if n == 0:
-            return "0"
-        if self.mode == "interp":
-            return f"X[{n}]"
-        self.reads.add(n)
-        return f"x{n}"
+    # --- registers -------------------------------------------------------------------------
+    @staticmethod
+    def x(n: int) -> Value:
+        return Const(0) if n == 0 else X_REGS[n]
 
-    def w(self, n: int, expr: str) -> None:
-        if n == 0:
-            return
-        if self.mode == "interp":
-            self.emit(f"X[{n}] = {expr}")
-        else:
-            self.writes.add(n)
-            self.emit(f"x{n} = {expr}")
+    def xd(self, n: int) -> Value:
+        """The destination for x[n]: writes to x0 go to a temp nobody reads."""
+        return self.ir.temp() if n == 0 else X_REGS[n]
 
-    def wf(self, n: int, expr: str) -> None:
-        """Write FP register n (raw 64-bit pattern); marks mstatus.FS dirty."""
-        self.fp_dirty = True
-        self.emit(f"F[{n}] = {expr}")
+    def fd(self, n: int) -> Global:
+        """The destination f[n]; the first FP write of a block marks mstatus.FS dirty."""
+        self.mark_fs_dirty()
+        return F_REGS[n]
 
-    def emit(self, line: str) -> None:
-        self.lines.append(line)
+    @staticmethod
+    def f(n: int) -> Global:
+        return F_REGS[n]
 
-    # --- control ---------------------------------------------------------------
+    def temp(self):
+        return self.ir.temp()
+
+    def mark_fs_dirty(self) -> None:
+        if not self.fs_marked:
+            self.fs_marked = True
+            self.ir.call(H_FS_DIRTY, None)
+
+    # --- control ---------------------------------------------------------------------------
     @property
     def next_pc(self) -> int:
         return (self.pc + self.ilen) & M64
 
-    def end(self, npc: str) -> None:
-        self.npc = npc
+    def end(self, npc: Value | int) -> None:
+        """The block ends after this instruction and goes on at npc."""
+        self.npc = Builder.val(npc)
         self.stop = True
 
-    def branch(self, cond: str, target: int) -> None:
-        self.cond = cond
+    def branch(self, cond: str, a: Value, b: Value, target: int) -> None:
+        """A conditional branch: the taken path leaves the block; the translator
+        either ends the block on the fall-through path or goes on translating it."""
+        fall = self.ir.label()
         self.taken = target & M64
-        self.end(f"{self.taken} if {cond} else {self.next_pc}")
+        self.ir.brcond(CONDS[cond], a, b, fall)
+        self.ir.exit(self.taken)
+        self.ir.set_label(fall)
+        self.end(self.next_pc)
 
-    def side_exit(self) -> None:
-        """Turn the conditional branch just translated into an early return
-        (taken) and go on translating the fall-through path."""
-        assert self.cond is not None
-        wb = writeback(self.writes)
-        self.emit(f"if {self.cond}:")
-        if wb:
-            self.emit(f"    {wb}")
-        if self.fp_dirty:
-            self.emit("    c.mark_fs_dirty()")
-        self.emit(f"    c.icount += {self.index + 1}")
-        self.emit(f"    return {self.taken}")
-        self.cond = None
-        self.stop = False
-        self.npc = None
-        self.side_exits += 1
+    def jump(self, target: int) -> None:
+        self.direct = target & M64
+        self.end(self.direct)
 
-    def mark_fault_point(self) -> None:
-        if self.mode == "block":
-            self.emit(f"k = {self.index}")
+    def trap(self, cause: Value | int, tval: Value | int = 0) -> None:
+        self.ir.call(H_RAISE, None, cause, tval)
+        self.end(self.pc)  # not reached; keeps the block well formed
 
-    def trap(self, cause: int | str, tval: int | str = 0) -> None:
-        self.mark_fault_point()
-        self.emit(f"raise Trap({cause}, {tval})")
-        self.end("0")
+    def illegal(self, word: int | None = None) -> None:
+        self.trap(2, self.word if word is None else word)
 
-    def illegal(self, word: int) -> None:
-        self.trap(2, word)
+    # --- memory and helpers ------------------------------------------------------------------
+    def load(self, d: Value, addr: Value, size: int, signed: bool) -> None:
+        self.ir.ld(d, addr, MemOp(size, signed))
 
-    # --- memory -------------------------------------------------------------------
-    def load(self, rd: int, addr: str, size: int, signed: bool, fp: bool = False) -> None:
-        """Load into x[rd] (or f[rd] when fp) through the TLB, slow path on miss."""
-        self.mark_fault_point()
-        self.emit(f"a = {addr}")
-        slow = f"c.load_slow(a, {size}, {int(signed)})"
-        if size == 1:
-            fast = "((RAM[a + d] ^ 128) - 128) & M" if signed else "RAM[a + d]"
-            expr = f"{slow} if (d := R.get(a >> 12)) is None else {fast}"
-        else:
-            fn = _LOADS[(size, signed)]
-            fast = f"{fn}(RAM, a + d)[0]" + (" & M" if signed and size < 8 else "")
-            expr = (f"{slow} if (d := R.get(a >> 12)) is None or (a & 4095) > {4096 - size}"
-                    f" else {fast}")
-        if fp:
-            box = " | 0xFFFFFFFF00000000" if size == 4 else ""
-            self.wf(rd, f"({expr}){box}")
-        elif rd == 0:
-            self.emit(f"_ = {expr}")
-        else:
-            self.w(rd, expr)
+    def store(self, value: Value, addr: Value, size: int) -> None:
+        self.ir.st(value, addr, MemOp(size))
 
-    def store(self, addr: str, size: int, value: str) -> None:
-        self.mark_fault_point()
-        self.emit(f"a = {addr}")
-        if size == 1:
-            self.emit(f"if (d := W.get(a >> 12)) is None: c.store_slow(a, 1, {value})")
-            self.emit(f"else: RAM[a + d] = {value} & 255")
-        else:
-            mask = {2: " & 0xFFFF", 4: " & 0xFFFFFFFF", 8: ""}[size]
-            self.emit(f"if (d := W.get(a >> 12)) is None or (a & 4095) > {4096 - size}:"
-                      f" c.store_slow(a, {size}, {value})")
-            self.emit(f"else: {_STORES[size]}(RAM, a + d, {value}{mask})")
+    def addr(self, rs1: int, imm: int) -> Value:
+        """rs1 + imm, the address of a load or store."""
+        if not imm:
+            return self.x(rs1)
+        t = self.ir.temp()
+        self.ir.add(t, self.x(rs1), imm)
+        return t
 
-    def helper(self, call: str, rd: int | None = None) -> None:
-        """A call into the CPU that may trap; its result goes to x[rd]."""
-        self.mark_fault_point()
-        if rd is None or rd == 0:
-            self.emit(call)
-        else:
-            self.w(rd, call)
+    def call(self, helper: Helper, d: Value | None, *args: Value | int) -> None:
+        self.ir.call(helper, d, *args)
+
+    def dynamic_rm(self, rm: int) -> Value | int:
+        """The rounding-mode operand of an FP instruction."""
+        if rm != 7:
+            return rm
+        t = self.ir.temp()
+        self.ir.call(H_DYN_RM, t, self.word)
+        return t
 
 
-def writeback(regs: set[int]) -> str:
-    """The statement storing register locals back into X."""
-    return "; ".join(f"X[{n}] = x{n}" for n in sorted(regs))
-
-
-def block_source(ctx: TransCtx, start_pc: int, count: int, name: str = "tb") -> str:
-    """Wrap a block's statements in a function with register locals.
-
-    Every exit adds the number of instructions it completed to c.icount; a
-    trap unwinding the block sets e.k to the faulting instruction's index.
-    """
-    regs = sorted(ctx.reads | ctx.writes)
-    wb = writeback(ctx.writes)
-    faults = any(ln.startswith("k = ") or ln.startswith("    k = ") for ln in ctx.lines)
-    out = [f"def {name}(X, c, R, W):"]
-    head = []
-    if faults:
-        head.append("k = 0")
-    if any("F[" in ln for ln in ctx.lines):
-        head.append("F = c.f")
-    if head:
-        out.append("    " + "; ".join(head))
-    if regs:
-        out.append("    " + "; ".join(f"x{n} = X[{n}]" for n in regs))
-    if ctx.fp_dirty:
-        out.append("    c.mark_fs_dirty()")
-    loop = ctx.cond is not None and ctx.taken == start_pc and not ctx.side_exits
-    pad = "        " if faults else "    "
-    body: list[str] = []
-    if loop:
-        # A block that branches back to its own start runs as a Python loop
-        # (bounded so interrupts and timers are still seen).
-        body.append("it = 0")
-        body.append("while True:")
-        body += ["    " + ln for ln in ctx.lines]
-        body.append(f"    if {ctx.cond}:")
-        body.append("        it += 1")
-        body.append("        if it < 256: continue")
-        body.append("        it -= 1")  # the limit exit completed `it` passes
-        body.append(f"        npc = {start_pc}")
-        body.append("    else:")
-        body.append(f"        npc = {ctx.next_pc}")
-        body.append("    break")
-    else:
-        body += ctx.lines
-        body.append(f"npc = {ctx.npc}")
-    if faults:
-        out.append("    try:")
-    out += [pad + ln for ln in body]
-    if faults:
-        out.append("    except Trap as e:")
-        if wb:
-            out.append("        " + wb)
-        if loop:
-            # passes completed before the faulting one count as executed
-            out.append(f"        c.icount += it * {count}")
-        out.append("        e.k = k")
-        out.append("        raise")
-    if wb:
-        out.append("    " + wb)
-    out.append(f"    c.icount += {'(it + 1) * ' if loop else ''}{count}")
-    out.append("    return npc")
-    return "\n".join(out) + "\n"
-
-
-def insn_source(ctx: TransCtx, name: str = "ti") -> str:
-    """A tier-0 function for one instruction: state lives in X directly."""
-    out = [f"def {name}(X, c, R, W):"]
-    if any("F[" in ln for ln in ctx.lines):
-        out.append("    F = c.f")
-    if ctx.fp_dirty:
-        out.append("    c.mark_fs_dirty()")
-    out += ["    " + ln for ln in ctx.lines]
-    out.append("    c.icount += 1")
-    out.append(f"    return {ctx.npc}")
-    return "\n".join(out) + "\n"
+__all__ = ["BOX", "F_REGS", "FPU", "H_ECALL", "M64", "SB", "TARGET", "TransCtx", "X_REGS",
+           "method"]

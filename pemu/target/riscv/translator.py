@@ -3,7 +3,9 @@
 
 The decoder comes from the extension tables; a block runs from its start
 pc to the first instruction that ends it (branch, jump, CSR, system
-instruction), the end of the page, or MAX_BLOCK instructions.
+instruction), the end of the page, or MAX_BLOCK instructions. Handlers emit
+the IR of pemu/tcg; the optimiser and the Python backend turn it into a
+function.
 """
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ from pemu.target.riscv import (
     insn_zicsr,
 )
 from pemu.target.riscv.decode import Decoder, parse_table
-from pemu.target.riscv.translate import GLOBALS, TransCtx, block_source, insn_source
+from pemu.target.riscv.translate import TARGET, TransCtx
 from pemu.target.riscv.trap import Trap
+from pemu.tcg import optimize, python_backend
+from pemu.tcg.ir import Const
 
 MAX_BLOCK = 64
 EXTENSIONS = {
@@ -32,9 +36,6 @@ EXTENSIONS = {
 }
 #: extensions a CPU may switch off (-cpu rv64,zba=off); all on by default, as QEMU's rv64
 OPTIONAL = ("zba", "zbb", "zbs")
-EXT_GLOBALS: dict = {}
-for _m in EXTENSIONS.values():
-    EXT_GLOBALS.update(getattr(_m, "GLOBALS", {}))
 _DECODERS: dict[frozenset, Decoder] = {}
 
 
@@ -57,9 +58,11 @@ DECODER = build_decoder()
 def _generator_fingerprint() -> str:
     import sys
 
+    from pemu import tcg
     from pemu.target.riscv import decode, fpu, translate
-    return fingerprint(*EXTENSIONS.values(), insn_rvc, decode, fpu, translate,
-                       sys.modules[__name__])
+    from pemu.tcg import ir
+    return fingerprint(*EXTENSIONS.values(), insn_rvc, decode, fpu, translate, tcg, ir,
+                       optimize, python_backend, sys.modules[__name__])
 
 
 CODEGEN_FINGERPRINT = _generator_fingerprint()
@@ -70,8 +73,10 @@ class Translator:
 
     def __init__(self, ram_buf: Any, tier: int = 1,
                  disabled: frozenset[str] = frozenset()) -> None:
-        self.globals = dict(GLOBALS, **EXT_GLOBALS, RAM=ram_buf)
+        self.globals = dict(python_backend.RUNTIME, RAM=ram_buf, Trap=Trap)
         self.tier = tier
+        #: keep each block's optimised IR and source on its function (-d op, out_asm)
+        self.keep_ir = False
         self.decoder = build_decoder(frozenset(EXTENSIONS) - disabled)
         self._decoded: dict[int, tuple[Any, Any]] = {}
         self.code_cache = CodeCache(tag="riscv", fingerprint=CODEGEN_FINGERPRINT)
@@ -90,9 +95,9 @@ class Translator:
         jumps and calls (jal) and continues past conditional branches on the
         fall-through path, returning early (a side exit) when one is taken.
         """
-        mode = "block" if self.tier == 1 else "interp"
         limit = MAX_BLOCK if self.tier == 1 else 1
-        ctx = TransCtx(mode, fs_on)
+        ctx = TransCtx(vpc, fs_on)
+        ir = ctx.ir
         pcs: list[int] = []
         pages = {ppc >> 12}
         page_va, page_pa = vpc & ~0xFFF, ppc & ~0xFFF
@@ -118,10 +123,11 @@ class Translator:
             except Trap:
                 if not pcs:
                     raise
-                ctx.end(str(pc))  # fault on a later fetch: stop before it
+                ir.exit(pc)  # fault on a later fetch: stop before it
                 break
-            ctx.pc, ctx.ilen, ctx.word, ctx.index = pc, ilen, raw, len(pcs)
-            ctx.direct = None
+            ctx.pc, ctx.ilen, ctx.word = pc, ilen, raw
+            ctx.direct = ctx.taken = None
+            ir.insn_start(pc)
             insn, args = self._decode(word)
             if insn is None:
                 ctx.illegal(raw)
@@ -129,28 +135,30 @@ class Translator:
                 insn.trans(ctx, args)
             pcs.append(pc)
             nxt = pc + ilen
-            if ctx.stop and mode == "block" and len(pcs) < limit:
+            if ctx.stop and len(pcs) < limit:
                 # superblock continuation within the same page
-                if ctx.cond is not None and ctx.taken != vpc and (nxt & 0xFFF) \
+                if ctx.taken is not None and ctx.taken != vpc and (nxt & 0xFFF) \
                         and nxt & ~0xFFF == page_va:
-                    ctx.side_exit()
+                    ctx.stop = False  # a side exit: go on along the fall-through path
                 elif ctx.direct is not None and ctx.direct & ~0xFFF == page_va \
                         and ctx.direct not in pcs:
-                    ctx.stop, ctx.npc = False, None
+                    ctx.stop = False
                     nxt = ctx.direct
             if ctx.stop:
+                ir.exit(ctx.npc)
                 break
             pc = nxt
             pa = page_pa | (pc & 0xFFF)
             if len(pcs) >= limit or pc & ~0xFFF != page_va:
-                ctx.end(str(pc))  # a block never leaves its first page
+                ir.exit(Const(pc))  # a block never leaves its first page
                 break
-        if mode == "block":
-            src = block_source(ctx, vpc, len(pcs))
-        else:
-            src = insn_source(ctx)
+        block = optimize.optimize(ir.block)
+        src, helpers = python_backend.generate(TARGET, block, loops=self.tier == 1)
+        self.globals.update(helpers)
         ns: dict = {}
         exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
-        fn = ns["tb" if mode == "block" else "ti"]
+        fn = ns["tb"]
         fn.source = src
+        if self.keep_ir:
+            fn.ir = block.dump()
         return (fn, len(pcs), tuple(pcs)), pages
