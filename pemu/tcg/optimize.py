@@ -4,7 +4,9 @@
   forward pass. What is known about globals is forgotten at labels (a label
   joins paths); temps are written once, so what is known about them holds.
 - `retarget`: `op t, ...; mov g, t` with t used once becomes `op g, ...`.
-- `eliminate_dead`: pure ops whose temp output is never read are dropped.
+- `eliminate_dead`: pure ops whose temp output is never read are dropped, and
+  so are writes to a global that is written again before anything can see it
+  (a read, an exit, a possible fault, a helper, a branch or label).
 """
 from __future__ import annotations
 
@@ -124,17 +126,24 @@ def retarget(block: Block) -> None:
 
 def eliminate_dead(block: Block) -> None:
     live: set[Temp] = set()
+    overwritten: set[Global] = set()  # globals written later before anything sees them
     kept: list[Op] = []
     for op in reversed(block.ops):
         d = op.out
-        if isinstance(d, Temp) and d not in live and (
-                op.name in PURE_OPS or (op.name == "call" and op.aux.pure)):
+        pure = op.name in PURE_OPS or (op.name == "call" and op.aux.pure)
+        if pure and (d in overwritten or isinstance(d, Temp) and d not in live):
             continue
         if op.name == "mov" and op.args[0] == d:
             continue
+        if not pure and op.name != "insn_start":
+            overwritten.clear()
+        if isinstance(d, Global):
+            overwritten.add(d)
         for a in op.args:
             if isinstance(a, Temp):
                 live.add(a)
+            elif isinstance(a, Global):
+                overwritten.discard(a)
         kept.append(op)
     kept.reverse()
     block.ops[:] = kept
