@@ -52,6 +52,7 @@ _sig = {
                                            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint]),
     "openat": (ctypes.c_int, [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint]),
     "dup": (ctypes.c_int, [ctypes.c_int]),
+    "flock": (ctypes.c_int, [ctypes.c_int, ctypes.c_int]),
     "dup3": (ctypes.c_int, [ctypes.c_int, ctypes.c_int, ctypes.c_int]),
     "pipe2": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
     "socket": (ctypes.c_int, [ctypes.c_int, ctypes.c_int, ctypes.c_int]),

@@ -51,6 +51,10 @@ class Vma:
     shared: bool = False
 
 
+def _vma_start(v: Vma) -> int:
+    return v.start
+
+
 class CodePages(set):
     """Pages holding translated code: adding one removes its write-TLB entry
     so stores to it reach `store_slow`, which invalidates the blocks."""
@@ -84,13 +88,16 @@ class GuestMemory:
 
     # --- VMA table --------------------------------------------------------------
     def find(self, addr: int) -> Vma | None:
-        i = bisect.bisect_right([v.start for v in self.vmas], addr) - 1
-        if i >= 0 and addr < self.vmas[i].end:
-            return self.vmas[i]
+        vmas = self.vmas  # one snapshot: writers replace the list, never edit it
+        i = bisect.bisect_right(vmas, addr, key=_vma_start) - 1
+        if i >= 0 and addr < vmas[i].end:
+            return vmas[i]
         return None
 
-    def _split_out(self, start: int, end: int) -> list[Vma]:
-        """Remove [start, end) from the table, returning the removed pieces."""
+    def _without(self, start: int, end: int) -> tuple[list[Vma], list[Vma]]:
+        """(the table without [start, end), the removed pieces). Callers
+        publish the new table with one assignment, so a thread reading
+        `vmas` without the lock never sees a half-updated table."""
         keep: list[Vma] = []
         removed: list[Vma] = []
         for v in self.vmas:
@@ -105,22 +112,24 @@ class GuestMemory:
             lo, hi = max(v.start, start), min(v.end, end)
             removed.append(Vma(lo, hi, v.prot, v.name, v.offset + (lo - v.start),
                                v.dev_ino, v.shared))
-        keep.sort(key=lambda v: v.start)
-        self.vmas = keep
-        return removed
+        keep.sort(key=_vma_start)
+        return keep, removed
 
     def _flush_range(self, start: int, end: int) -> None:
         """Drop TLB entries and translated code for pages in [start, end)."""
         first, last = start >> 12, (end - 1) >> 12
+        # Other guest threads fill the TLBs and translate blocks without the
+        # lock, so iterate over a snapshot: dict.copy() runs in C under the
+        # GIL, where iterating the live dict could see it change size.
         for tlb in (self.tlb_r, self.tlb_w, self.tlb_x):
             if last - first > len(tlb):
-                for p in [p for p in tlb if first <= p <= last]:
-                    del tlb[p]
+                for p in [p for p in tlb.copy() if first <= p <= last]:
+                    tlb.pop(p, None)
             else:
                 for p in range(first, last + 1):
                     tlb.pop(p, None)
         if self.tbs is not None:
-            for p in [p for p in self.tbs.by_page if first <= p <= last]:
+            for p in [p for p in self.tbs.by_page.copy() if first <= p <= last]:
                 self.tbs.invalidate_page(p)
 
     def map(self, start: int, length: int, prot: int, name: str = "", offset: int = 0,
@@ -128,16 +137,17 @@ class GuestMemory:
         """Map [start, start+length) zero-filled (replacing what was there)."""
         end = page_up(start + length)
         with self.lock:
-            self._split_out(start, end)
+            vmas, _ = self._without(start, end)
+            bisect.insort(vmas, Vma(start, end, prot, name, offset, dev_ino, shared),
+                          key=_vma_start)
+            self.vmas = vmas
             self._flush_range(start, end)
             self.buf.madvise(mmap.MADV_DONTNEED, start, end - start)
-            bisect.insort(self.vmas, Vma(start, end, prot, name, offset, dev_ino, shared),
-                          key=lambda v: v.start)
 
     def unmap(self, start: int, length: int) -> None:
         end = page_up(start + length)
         with self.lock:
-            self._split_out(start, end)
+            self.vmas, removed = self._without(start, end)
             self._flush_range(start, end)
             if end > start:
                 self.buf.madvise(mmap.MADV_DONTNEED, start, end - start)
@@ -148,10 +158,11 @@ class GuestMemory:
         with self.lock:
             if not self.is_mapped(start, end):
                 return False
-            pieces = self._split_out(start, end)
+            vmas, pieces = self._without(start, end)
             for v in pieces:
                 v.prot = prot
-                bisect.insort(self.vmas, v, key=lambda w: w.start)
+                bisect.insort(vmas, v, key=_vma_start)
+            self.vmas = vmas
             self._flush_range(start, end)
         return True
 
@@ -195,18 +206,24 @@ class GuestMemory:
         last = (addr + size - 1) >> 12
         while page <= last:
             if page not in tlb:
-                v = self.find(page << 12)
-                if v is None:
-                    raise Fault(max(addr, page << 12), False)
-                if not v.prot & prot:
-                    raise Fault(max(addr, page << 12), True)
-                if prot != PROT_WRITE or page not in self.code_pages:
-                    tlb[page] = 0
-                hi = min(v.end >> 12, last + 1)
-                if prot != PROT_WRITE:
-                    for p in range(page + 1, min(hi, page + 64)):
-                        tlb[p] = 0
+                self._fill(tlb, page, last, addr, prot)
             page += 1
+
+    def _fill(self, tlb: dict[int, int], page: int, last: int, addr: int, prot: int) -> None:
+        # Under the lock: an unmap in another thread must not slip between
+        # the VMA lookup and the TLB store (it would leave a stale entry).
+        with self.lock:
+            v = self.find(page << 12)
+            if v is None:
+                raise Fault(max(addr, page << 12), False)
+            if not v.prot & prot:
+                raise Fault(max(addr, page << 12), True)
+            if prot != PROT_WRITE or page not in self.code_pages:
+                tlb[page] = 0
+            hi = min(v.end >> 12, last + 1)
+            if prot != PROT_WRITE:
+                for p in range(page + 1, min(hi, page + 64)):
+                    tlb[p] = 0
 
     def read(self, addr: int, size: int) -> bytes:
         """Guest bytes for a syscall argument (EFAULT-checked)."""

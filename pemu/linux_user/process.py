@@ -4,6 +4,7 @@ dispositions, and the options that follow it across execve.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal as hsignal
 import sys
@@ -61,6 +62,7 @@ class Process:
             from pemu.linux_user.strace import Strace
             self.strace = Strace(self)
         self.main_thread = None
+        self.bugs: set[str] = set()  # syscalls that hit a pemu bug (logged once)
 
     # --- logging ---------------------------------------------------------------------
     def log(self, text: str) -> None:
@@ -76,6 +78,20 @@ class Process:
             os.write(self._logf, text.encode(errors="replace"))
         else:
             os.write(2, text.encode(errors="replace"))
+
+    def syscall_bug(self, name: str, exc: BaseException) -> int:
+        """A handler raised what no guest input should cause: report it once
+        per syscall on stderr with its traceback (so it gets fixed) and give
+        the guest ENOSYS, as for a call pemu does not implement."""
+        import traceback
+        with self.lock:
+            first = name not in self.bugs
+            self.bugs.add(name)
+        if first:
+            text = "".join(traceback.format_exception(exc))
+            self.log(f"pemu bug: syscall {name} raised {type(exc).__name__}: {exc} "
+                     f"(returning ENOSYS; please report)\n{text}")
+        return -errno.ENOSYS
 
     def log_int(self, text: str) -> None:
         if "int" in self.opts.log_items:

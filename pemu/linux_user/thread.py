@@ -112,6 +112,10 @@ class GuestThread:
                     proc.strace.leave(self, nr, name, -errno.ERESTARTSYS if hasattr(
                         errno, "ERESTARTSYS") else -512, x[10:16])
                 return
+            except (ThreadExit, SystemExit, KeyboardInterrupt):
+                raise
+            except Exception as e:  # a bug in pemu, never the guest's fault
+                ret = proc.syscall_bug(name or str(nr), e)
             finally:
                 self.in_syscall = False
         if ret is NO_RESULT:

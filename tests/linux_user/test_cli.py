@@ -70,3 +70,28 @@ def test_unimplemented_syscall_named(tmp_path, built):
     assert "io_setup" in r.stderr
     r = pemu(["-strace", exe], str(tmp_path))
     assert "Unknown syscall 244" in r.stderr
+
+
+def test_pemu_bug_in_a_syscall_is_logged_once_and_fails_the_call(built, tmp_path):
+    """A handler raising a Python exception is pemu's bug, not the guest's:
+    it is reported once (with the traceback) and the call returns ENOSYS."""
+    from lu_util import SYSROOT
+    code = (
+        "import sys\n"
+        "from pemu.linux_user import syscalls as S\n"
+        "S.load_all()\n"
+        "def sys_flock(t, fd, op):\n"
+        "    raise ZeroDivisionError('injected')\n"
+        "sys_flock.nargs = 2\n"
+        "S.SYSCALLS['flock'] = sys_flock\n"
+        "from pemu.cli.user import main\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    r = subprocess.run([sys.executable, "-c", code, "-L", SYSROOT, built[("badargs", "static")]],
+                       cwd=str(tmp_path), capture_output=True, text=True, timeout=120,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("flock(-1, LOCK_EX) = -1 errno=38\n"
+                               "flock(-1, -1) = -1 errno=38\n"
+                               "flock(0x7fffffff) = -1 errno=38\n")
+    assert r.stderr.count("pemu bug: syscall flock raised ZeroDivisionError") == 1
+    assert "munmap(0, -1) = -1 errno=22" in r.stdout

@@ -17,6 +17,8 @@ CASES = {
     "sockets": ["{dir}"],
     "sysmisc": [],
     "crash": [],
+    "manythreads": [],
+    "badargs": [],
 }
 
 

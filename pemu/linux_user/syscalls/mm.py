@@ -82,7 +82,10 @@ def sys_mmap(t, addr, length, prot, flags, fd, off):
 
 @syscall
 def sys_munmap(t, addr, length):
-    if addr & (PAGE - 1) or length == 0:
+    # mm/mmap.c __do_munmap: unaligned, beyond TASK_SIZE, or empty is EINVAL
+    if addr & (PAGE - 1) or addr > SIZE or length > SIZE - addr:
+        return -errno.EINVAL
+    if page_up(length) == 0:
         return -errno.EINVAL
     t.proc.mem.unmap(addr, length)
     return 0
