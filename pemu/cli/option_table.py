@@ -66,9 +66,12 @@ class OptionTable:
         for o in self.honoured():
             names = "/".join(f"-{n}" for n in (o.name, *o.aliases))
             head = f"{names} {o.arg}" if o.arg else names
-            lines.append(f"{head:<28} {o.help}".rstrip())
+            if len(head) > 26:  # two spaces always end the head: the help reads it back
+                lines += [head, f"{'':<28}{o.help}"]
+            else:
+                lines.append(f"{head:<26}  {o.help}")
             if o.subopts:
-                lines.append(f"{'':<28}   sub-options: {','.join(o.subopts)}")
+                lines.append(f"{'':<28}sub-options: {','.join(o.subopts)}")
         lines.append("")
         lines.append("Refused by this build (exit status 1, one line naming the option):")
         words = [f"-{o.name}" for o in self.refused()]
