@@ -366,3 +366,186 @@ def test_lr_sc_increments_are_not_lost_across_harts(tmp_path):
     r = run(["-M", "virt", "-smp", "2", "-bios", "none", "-kernel", elf, "-nographic"],
             timeout=120)
     assert (r.returncode, r.stdout) == (0, b"K"), r.stderr
+
+
+# --- -daemonize, -pidfile ---------------------------------------------------------------
+POWEROFF = """
+    li t0, 0x10000000
+    li t1, 'k'
+    sb t1, 0(t0)
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+1:  j 1b
+"""
+
+
+def qmp_session(sock: str, commands: list[str]) -> list:
+    """Connect with qemu.qmp, run the commands, return their results ('quit' last)."""
+    qmp = pytest.importorskip("qemu.qmp", reason="the qemu.qmp client (pip qemu.qmp) missing")
+    import asyncio
+
+    async def go() -> list:
+        client = qmp.QMPClient("pemu-test")
+        await client.connect(sock)
+        results = [await client.execute(c) for c in commands]
+        try:
+            await client.disconnect()
+        except EOFError:
+            pass  # the machine quit and closed the socket first
+        return results
+    return asyncio.run(go())
+
+
+def wait_gone(path, seconds: float = 20) -> bool:
+    deadline = time.time() + seconds
+    while os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.1)
+    return not os.path.exists(path)
+
+
+def process_ended(pid: int, seconds: float = 20) -> bool:
+    """Gone, or a zombie its (init) parent has not reaped yet."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@needs_as
+def test_daemonize_returns_once_the_monitor_listens_and_pidfile_goes_at_exit(tmp_path):
+    elf = build_elf(tmp_path, POWEROFF)
+    pid, sock = tmp_path / "vm.pid", str(tmp_path / "qmp.sock")
+    uuid = "12345678-9abc-def0-1234-56789abcdef0"
+    r = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-S", "-daemonize",
+             "-pidfile", str(pid), "-qmp", f"unix:{sock},server=on,wait=off",
+             "-uuid", uuid, "-name", "guest=vm1,process=pemu-vm1"], timeout=60)
+    # the parent is gone, and already now the daemon's socket and pid file are there
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")
+    assert os.path.exists(sock)
+    daemon_pid = int(pid.read_text())
+    assert daemon_pid != os.getpid()
+    with open(f"/proc/{daemon_pid}/comm") as f:
+        assert f.read().strip() == "pemu-vm1"  # -name process=
+    # the pid file is locked: a second emulator with it fails, in QEMU's words
+    again = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-S", "-pidfile", str(pid),
+                 "-monitor", "none", "-serial", "none"])
+    assert again.returncode == 1
+    assert again.stderr.decode() == ("pemu-system-riscv64: cannot create PID file: "
+                                     "Cannot lock pid file: Resource temporarily unavailable\n")
+    if shutil.which("qemu-system-riscv64"):
+        q = subprocess.run(["qemu-system-riscv64", "-M", "virt", "-display", "none", "-S",
+                            "-pidfile", str(pid), "-monitor", "none", "-serial", "none"],
+                           capture_output=True, text=True, timeout=30)
+        assert q.returncode == 1 and "Cannot lock pid file" in q.stderr  # QEMU sees our lock
+    status, got_uuid, name, _ = qmp_session(sock, ["query-status", "query-uuid",
+                                                   "query-name", "quit"])
+    assert status["status"] == "prelaunch" and not status["running"]
+    assert got_uuid == {"UUID": uuid}
+    assert name == {"name": "vm1"}
+    assert wait_gone(pid), "pid file left behind"
+    assert process_ended(daemon_pid), "the daemon did not end after quit"
+
+
+@needs_as
+def test_daemon_that_fails_to_set_up_makes_the_parent_fail(tmp_path):
+    elf = build_elf(tmp_path, POWEROFF)
+    r = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-daemonize", "-pidfile",
+             str(tmp_path / "vm.pid"), "-drive", f"file={tmp_path}/nosuch.img,format=raw"])
+    assert r.returncode == 1
+    assert b"nosuch.img" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert wait_gone(tmp_path / "vm.pid")
+
+
+# --- determinism under -icount sleep=off ----------------------------------------------------
+DTB_DUMP = """
+    li t0, 0x10000000       # print the whole device tree handed in a1 (totalsize bytes)
+    lbu t1, 4(a1)
+    lbu t2, 5(a1)
+    slli t1, t1, 8
+    or t1, t1, t2
+    lbu t2, 6(a1)
+    slli t1, t1, 8
+    or t1, t1, t2
+    lbu t2, 7(a1)
+    slli t1, t1, 8
+    or t1, t1, t2
+1:  lbu t2, 0(a1)
+    sb t2, 0(t0)
+    addi a1, a1, 1
+    addi t1, t1, -1
+    bnez t1, 1b
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+2:  j 2b
+"""
+
+
+@needs_as
+def test_deterministic_icount_hands_the_guest_the_same_bytes(tmp_path):
+    elf = build_elf(tmp_path, DTB_DUMP)
+    base = ["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic"]
+    det = ["-icount", "shift=0,sleep=off"]
+    first, second = run(base + det), run(base + det)
+    assert first.returncode == 0 and first.stdout[:4] == b"\xd0\x0d\xfe\xed"
+    assert first.stdout == second.stdout  # the same device tree, rng-seed included
+    # without deterministic time the rng-seed is the host's randomness: the runs differ
+    assert run(base).stdout != run(base).stdout
+    # -seed picks another stream, still reproducible
+    seeded = run(base + det + ["-seed", "7"]).stdout
+    assert seeded != first.stdout and seeded == run(base + det + ["-seed", "7"]).stdout
+
+
+def test_seed_gives_qemus_rng_seed(tmp_path):
+    if shutil.which("qemu-system-riscv64") is None or shutil.which("dtc") is None:
+        pytest.skip("qemu-system-riscv64 or dtc missing: QEMU's rng-seed is the expectation")
+    for smp in ("1", "3"):
+        seeds = []
+        for cmd in (PEMU, ["qemu-system-riscv64"]):
+            dtb = tmp_path / "t.dtb"
+            subprocess.run(cmd + ["-M", f"virt,dumpdtb={dtb}", "-smp", smp, "-seed", "0x1234"],
+                           capture_output=True, check=True)
+            seeds.append(parse_dts(dts_of(dtb))["/chosen"]["rng-seed"])
+        assert seeds[0] == seeds[1], smp
+
+
+# --- -d cpu, -singlestep, -L ------------------------------------------------------------------
+@needs_as
+def test_d_cpu_logs_registers_before_each_block(tmp_path):
+    elf = build_elf(tmp_path, POWEROFF)
+    log = tmp_path / "cpu.log"
+    r = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic", "-d", "cpu",
+             "-D", str(log)])
+    assert (r.returncode, r.stdout) == (0, b"k"), r.stderr
+    text = log.read_text()
+    assert " pc       0000000000001000" in text  # the reset vector's block
+    assert " pc       0000000080000000" in text  # then the kernel's
+    assert "x10/a0" in text
+
+
+@needs_as
+def test_singlestep_runs_one_instruction_per_block(tmp_path):
+    elf = build_elf(tmp_path, POWEROFF)
+    log = tmp_path / "exec.log"
+    r = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic", "-singlestep",
+             "-d", "exec", "-D", str(log)])
+    assert (r.returncode, r.stdout) == (0, b"k"), r.stderr
+    traces = [ln for ln in log.read_text().splitlines() if ln.startswith("Trace")]
+    assert len(traces) > 5 and all(ln.endswith("[1 insns]") for ln in traces)
+
+
+@needs_as
+def test_L_directory_is_searched_for_the_bios(tmp_path):
+    fwdir = tmp_path / "fw"
+    fwdir.mkdir()
+    elf = build_elf(tmp_path, POWEROFF)
+    shutil.copy(elf, fwdir / "mybios.elf")
+    r = run(["-M", "virt", "-bios", "mybios.elf", "-L", str(fwdir), "-nographic"])
+    assert (r.returncode, r.stdout) == (0, b"k"), r.stderr

@@ -274,7 +274,7 @@ def test_sub_options_qemu_accepts_but_pemu_cannot_are_refused_by_name(args, name
     words = args.split()
     qargs = ["-M", f"{words[1]},{dump}"] if words[0] == "-M" else ["-M", f"virt,{dump}", *words]
     q = subprocess.run([PEERS["riscv64"], *qargs], capture_output=True, text=True, timeout=30,
-                       stdin=subprocess.DEVNULL)
+                       stdin=subprocess.DEVNULL, cwd=tmp_path)  # rr=record writes its file
     assert q.returncode == 0, q.stderr
     r = pemu("riscv64", words if words[0] == "-M" else ["-M", "virt", *words])
     assert r.returncode == 1
