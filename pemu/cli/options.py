@@ -9,23 +9,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-#: Options that take an argument (leading dash stripped; "--x" is accepted as "-x").
-ARG_OPTIONS = {
-    "M", "machine", "m", "smp", "cpu", "kernel", "initrd", "append", "dtb", "bios",
-    "drive", "device", "netdev", "nic", "chardev", "serial", "monitor", "qmp", "mon",
-    "display", "vnc", "gdb", "loadvm", "incoming", "accel", "d", "D", "icount", "name",
-    "hda", "hdb", "cdrom", "boot", "global", "object", "L", "rtc", "trace", "pidfile",
-    "k", "vga", "parallel", "smbios", "uuid", "qmp-pretty", "fw_cfg", "fsdev", "virtfs",
-}
-#: Options that are flags.
-FLAG_OPTIONS = {
-    "nographic", "S", "s", "no-reboot", "no-shutdown", "snapshot", "enable-kvm", "version",
-    "h", "help", "daemonize", "nodefaults", "no-user-config", "nodefconfig", "full-screen",
-    "preconfig",
-}
-
+if TYPE_CHECKING:
+    from pemu.cli.option_table import OptionTable
 
 class OptionError(Exception):
     """A bad command line; printed as one line, exit status 1."""
@@ -50,35 +37,43 @@ class Options:
         return any(k == name for k, _ in self.items)
 
 
-_ALIASES = {"machine": "M", "enable-kvm": "enable-kvm", "help": "h"}
+def parse_argv(argv: list[str], table: OptionTable | None = None) -> Options:
+    """Parse argv against a front end's option table (default: pemu-system-riscv64's).
 
-
-def parse_argv(argv: list[str], extra_arg: set[str] = frozenset(),
-               extra_flag: set[str] = frozenset()) -> Options:
+    An option missing from the table is QEMU's "invalid option"; one the table
+    marks refused is "not supported by this build": both raise OptionError.
+    An option is stored under its table name (-help as "h"), -machine as "M".
+    """
+    from pemu.cli.option_table import RISCV64, refusal
+    table = table or RISCV64
     opts = Options()
     i = 0
     while i < len(argv):
         a = argv[i]
         if not a.startswith("-") or a == "-":
             raise OptionError(f"'{a}': unexpected argument (options start with '-')")
-        name = a.lstrip("-")
+        name = a[2:] if a.startswith("--") else a[1:]
+        inline = None
         if "=" in name and a.startswith("--"):
             name, _, inline = name.partition("=")
-        else:
-            inline = None
-        if name in ARG_OPTIONS or name in extra_arg:
+        spec = table.lookup(name)
+        if spec is None:
+            raise OptionError(f"{a}: invalid option")
+        if spec.arg is not None:
             if inline is None:
                 if i + 1 >= len(argv):
                     raise OptionError(f"{a}: requires an argument")
                 inline = argv[i + 1]
                 i += 1
-            opts.items.append((_ALIASES.get(name, name), inline))
-        elif name in FLAG_OPTIONS or name in extra_flag:
-            opts.items.append((_ALIASES.get(name, name), None))
-        else:
-            raise OptionError(f"{a}: invalid option")
+        if spec.refused:
+            raise OptionError(refusal(spec.name))
+        opts.items.append((_KEY.get(spec.name, spec.name), inline))
         i += 1
     return opts
+
+
+#: Where the rest of the CLI reads an option under another name than the table's.
+_KEY = {"machine": "M"}
 
 
 def split_keyvals(text: str, implied: str | None = None) -> tuple[dict[str, str], list[str]]:

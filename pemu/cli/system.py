@@ -11,33 +11,39 @@ import sys
 from typing import Any
 
 from pemu.cli.char_options import apply_char_options
+from pemu.cli.daemon import Daemon, PidFile
 from pemu.cli.drive_options import apply_drive_options, close_drives
+from pemu.cli.machine_options import (
+    check_accel_name,
+    check_display,
+    parse_accel,
+    parse_bool,
+    parse_icount,
+    parse_memory,
+    parse_name,
+    parse_rtc,
+    parse_seed,
+    parse_smp,
+    parse_uuid,
+    unsupported,
+    vga_warning,
+)
+from pemu.cli.option_table import RISCV64
 from pemu.cli.options import OptionError, Options, die, parse_argv, split_keyvals
 from pemu.qom import PropertyError, find_type, types_of_kind
-from pemu.qom.object import parse_size
 
 PROG = "pemu-system-riscv64"
 VERSION = "0.1.0"
+#: -d items: honoured ones with QEMU's help text; QEMU's others are refused by name.
 LOG_ITEMS = {
     "in_asm": "show target assembly code for each compiled TB",
     "int": "show interrupts/exceptions in short format",
     "exec": "show trace before each executed TB (lots of logs)",
     "cpu": "show CPU registers before entering a TB",
-    "guest_errors": "log when the guest OS does something invalid",
-    "unimp": "log unimplemented functionality",
 }
-USAGE = f"""\
-usage: {PROG} [options]
-  -M virt[,dumpdtb=FILE]  machine (-M help lists them)
-  -m SIZE            RAM size (default 128M)
-  -smp N             number of harts
-  -cpu rv64          CPU model (-cpu help lists them)
-  -bios default|none|FILE, -kernel FILE, -initrd FILE, -append CMDLINE, -dtb FILE
-  -nographic, -serial DEV, -monitor DEV, -qmp DEV, -chardev ..., -mon ...
-  -S, -no-reboot, -icount shift=N, -accel tcg[,one-insn-per-tb=on]
-  -d ITEMS, -D FILE, -device help, -drive ..., -snapshot
-With no -kernel, boots the bundled Linux guest.
-"""
+QEMU_LOG_ITEMS = ("out_asm", "op", "op_opt", "op_ind", "pcall", "cpu_reset", "unimp",
+                  "guest_errors", "mmu", "nochain", "page", "trace", "plugin", "strace",
+                  "tid", "fpu", "op_opt")
 
 
 def _firmware(name: str) -> str:
@@ -85,9 +91,63 @@ def _cpu_switches(model: str, spec: str) -> set[str]:
     return disabled
 
 
+#: virt-machine properties (QEMU 7.2) and what pemu does with each value.
+_MACHINE_PROPS = ("aclint", "aia", "aia-guests", "append", "boot", "confidential-guest-support",
+                  "dt-compatible", "dtb", "dump-guest-core", "dumpdtb", "firmware",
+                  "graphics", "initrd", "kernel", "mem-merge", "memory-backend",
+                  "memory-encryption", "memory", "phandle-start", "smp", "suppress-vmdesc",
+                  "usb", "accel")
+#: Values that are what pemu's virt board is (QEMU's defaults for them).
+_MACHINE_DEFAULTS = {"aclint": "off", "aia": "none", "aia-guests": "0"}
+#: Boolean properties whose QEMU effect on this board is none (no USB
+#: controller, no display on virt): accepted with either value.
+_MACHINE_NOOP_BOOLS = ("usb", "graphics")
+
+
+def _machine_props(mtype: str, mprops: dict[str, str], where: str) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for key, value in mprops.items():
+        if key in ("dumpdtb", "dtb", "kernel", "initrd", "append"):
+            props[key] = value
+        elif key == "firmware":
+            props["bios"] = value
+        elif key == "accel":
+            check_accel_name(value)
+        elif key == "aia" and value not in ("none", "aplic", "aplic-imsic"):
+            raise OptionError("Invalid AIA interrupt controller type")
+        elif key in _MACHINE_DEFAULTS:
+            if key == "aclint":
+                value = "on" if parse_bool(where, key, value) else "off"
+            if value != _MACHINE_DEFAULTS[key]:
+                raise unsupported(where, key, value)
+        elif key in _MACHINE_NOOP_BOOLS:
+            parse_bool(where, key, value)
+        elif key in _MACHINE_PROPS:
+            raise unsupported(where, key, value)
+        else:
+            raise OptionError(f"Property '{mtype}-machine.{key}' not found")
+    return props
+
+
+def _find_bios(name: str, dirs: list[str]) -> str:
+    """QEMU's qemu_find_file: the name as given if readable, else in each -L directory."""
+    if os.access(name, os.R_OK):
+        return name
+    for d in dirs:
+        path = os.path.join(d, name)
+        if os.access(path, os.R_OK):
+            return path
+    return name
+
+
+def _warn(msg: str) -> None:
+    sys.stderr.write(f"{PROG}: warning: {msg}\n")
+
+
 def build_machine(opts: Options, prog: str = PROG) -> Any:
     """Create, wire and load the machine the options describe (raises on bad input)."""
     import pemu.hw.riscv.virt  # noqa: F401  (registers the board)
+    from pemu.hw.riscv.virt import DEFAULT_BIOS
 
     mtext = opts.get("M") or "virt"
     mprops, _ = split_keyvals(mtext, "type")
@@ -98,29 +158,14 @@ def build_machine(opts: Options, prog: str = PROG) -> Any:
     cls = find_type(mtype, "machine")
     if cls is None:
         raise OptionError(f"unsupported machine type '{mtype}' (-machine help lists them)")
-    props: dict[str, Any] = {}
-    for key, value in mprops.items():
-        if key in ("dumpdtb", "dtb"):
-            props[key] = value
-        elif key in ("accel", "usb", "aia", "acpi"):
-            continue
-        else:
-            raise OptionError(f"Property '{mtype}-machine.{key}' not found")
+    props = _machine_props(mtype, mprops, f"-machine {mtext}")
+    uuid = parse_uuid(opts.get("uuid") or "") if opts.get("uuid") is not None else None
+    if opts.has("enable-kvm"):
+        check_accel_name("kvm")
     if opts.get("m") is not None:
-        mv, _ = split_keyvals(opts.get("m") or "", "size")
-        try:
-            size = parse_size(mv.get("size", ""), "M")
-        except PropertyError:
-            raise OptionError(f"-m {opts.get('m')}: Invalid RAM size") from None
-        if size < 1 << 20 or size > 1 << 40:
-            raise OptionError(f"-m {opts.get('m')}: RAM size must be between 1M and 1T")
-        props["ram_size"] = size
+        props["ram_size"] = parse_memory(opts.get("m") or "")
     if opts.get("smp") is not None:
-        sv, _ = split_keyvals(opts.get("smp") or "", "cpus")
-        try:
-            props["smp"] = int(sv.get("cpus", "1"))
-        except ValueError:
-            raise OptionError(f"-smp {opts.get('smp')}: Invalid number of CPUs") from None
+        props["smp"] = parse_smp(opts.get("smp") or "", mtype, cls.max_cpus, _warn)
     cpu = opts.get("cpu")
     if cpu is not None:
         model = cpu.split(",", 1)[0]
@@ -132,33 +177,39 @@ def build_machine(opts: Options, prog: str = PROG) -> Any:
         disabled = _cpu_switches(model, cpu)
         if disabled:
             props["cpu_disabled"] = ",".join(sorted(disabled))
-    accel = opts.get("accel")
-    if accel is not None:
-        av, _ = split_keyvals(accel, "accel")
-        kind = av.get("accel", "tcg")
-        if kind == "help":
+    for accel in opts.all("accel"):
+        if split_keyvals(accel, "accel")[0].get("accel") == "help":
             sys.stdout.write("Accelerators supported in QEMU binary:\ntcg\n")
             raise SystemExit(0)
-        if kind != "tcg":
-            raise OptionError(f"invalid accelerator {kind}")
-        if av.get("one-insn-per-tb") == "on":
-            props["tier"] = 0
+        props.update(parse_accel(accel))
+    if opts.has("singlestep"):
+        props["tier"] = 0  # QEMU 7.2's -singlestep: one instruction per TB
     icount = opts.get("icount")
     if icount is not None:
-        iv, _ = split_keyvals(icount, "shift")
-        try:
-            props["icount_shift"] = int(iv.get("shift", "0"))
-        except ValueError:
-            raise OptionError(f"-icount {icount}: shift must be an integer") from None
-        if not 0 <= props["icount_shift"] <= 10:
-            raise OptionError(f"-icount {icount}: shift must be between 0 and 10")
-        if iv.get("sleep", "on") not in ("on", "off"):
-            raise OptionError(f"-icount {icount}: sleep must be on or off")
-        props["icount_sleep"] = iv.get("sleep", "on") == "on"
+        props.update(parse_icount(icount))
+    if opts.get("seed") is not None:
+        props["seed"] = parse_seed(opts.get("seed") or "")
+    elif icount is not None and not props["icount_sleep"]:
+        # A deterministic run (-icount shift=N,sleep=off) must not differ in what the
+        # guest is handed at boot: without -seed, pemu seeds with 0 (QEMU would not;
+        # `-seed N` picks another stream, the same as QEMU's -seed N)
+        props["seed"] = 0
+    name = opts.get("name")
+    if name is not None:
+        props["name"] = parse_name(name).guest
+    if opts.get("rtc") is not None:
+        parse_rtc(opts.get("rtc") or "")
     for opt, prop in (("kernel", "kernel"), ("initrd", "initrd"), ("append", "append"),
-                      ("bios", "bios"), ("dtb", "dtb"), ("name", "name")):
+                      ("bios", "bios"), ("dtb", "dtb")):
         if opts.get(opt) is not None:
             props[prop] = opts.get(opt)
+    dirs = opts.all("L")
+    if props.get("bios", "default") == "default" and dirs:
+        found = _find_bios(os.path.basename(DEFAULT_BIOS), dirs)
+        if found != os.path.basename(DEFAULT_BIOS):
+            props["bios"] = found
+    elif props.get("bios", "default") not in ("default", "none"):
+        props["bios"] = _find_bios(props["bios"], dirs)
     if "kernel" not in props and props.get("bios", "default") == "default" \
             and "dumpdtb" not in props:
         props["kernel"] = BUNDLED_KERNEL
@@ -173,6 +224,7 @@ def build_machine(opts: Options, prog: str = PROG) -> Any:
         raise OptionError(str(e)) from None
     except (OSError, OverflowError, MemoryError) as e:
         raise OptionError(f"cannot set up guest memory: {e}") from None
+    machine.uuid = uuid
     return machine
 
 
@@ -186,12 +238,51 @@ def main_riscv64(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _log_items(text: str) -> set[str] | None:
+    """-d ITEMS: the honoured items, or None after printing -d help."""
+    items: set[str] = set()
+    for item in text.split(","):
+        if item == "help":
+            sys.stdout.write("Log items (comma separated):\n" + "".join(
+                f"{k:<13} {v}\n" for k, v in LOG_ITEMS.items()))
+            return None
+        if item in QEMU_LOG_ITEMS:
+            raise OptionError(f"-d {text}: {item}: not supported by this build")
+        if item not in LOG_ITEMS:
+            raise OptionError(f"-d {text}: unknown log item '{item}'")
+        items.add(item)
+    return items
+
+
+_STDIO_OPTIONS = ("serial", "monitor", "qmp", "qmp-pretty")
+
+
+def _check_daemonize(opts: Options) -> None:
+    """What QEMU refuses together with -daemonize (nothing may use the terminal)."""
+    if opts.has("nographic"):
+        raise OptionError("-nographic cannot be used with -daemonize")
+    for name, text in opts.items:
+        if text is None:
+            continue
+        if name in _STDIO_OPTIONS and text in ("stdio", "mon:stdio"):
+            raise OptionError(f"-{name} {text}: cannot use stdio with -daemonize")
+        if name == "chardev" and text.split(",", 1)[0] == "stdio":
+            raise OptionError(f"-chardev {text}: cannot use stdio with -daemonize")
+
+
+def _set_process_name(name: str) -> None:
+    """-name ...,process=NAME: the host thread name, as QEMU's prctl(PR_SET_NAME)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME, 15 bytes + NUL
+
+
 def _main(argv: list[str]) -> int:
     from pemu.hw.riscv.boot import BootError
 
-    opts = parse_argv(argv)
+    opts = parse_argv(argv, RISCV64)
     if opts.has("h"):
-        sys.stdout.write(USAGE)
+        sys.stdout.write(RISCV64.help_text())
         return 0
     if opts.has("version"):
         sys.stdout.write(f"{PROG} version {VERSION} (pemu)\n")
@@ -204,14 +295,25 @@ def _main(argv: list[str]) -> int:
             return 0
     log_items: set[str] = set()
     if opts.get("d"):
-        for item in opts.get("d", "").split(","):
-            if item == "help":
-                sys.stdout.write("Log items (comma separated):\n" + "".join(
-                    f"{k:<13} {v}\n" for k, v in LOG_ITEMS.items()))
-                return 0
-            if item not in LOG_ITEMS:
-                raise OptionError(f"-d {opts.get('d')}: unknown log item '{item}'")
-            log_items.add(item)
+        parsed = _log_items(opts.get("d") or "")
+        if parsed is None:
+            return 0
+        log_items = parsed
+    for text in opts.all("display"):
+        check_display(text)
+    for text in opts.all("vga"):
+        warning = vga_warning(text)
+        if warning:
+            _warn(warning)
+    name = parse_name(opts.get("name") or "") if opts.has("name") else None
+    daemon = None
+    if opts.has("daemonize"):
+        _check_daemonize(opts)
+        daemon = Daemon()
+    if opts.get("pidfile") is not None:
+        PidFile(opts.get("pidfile") or "")
+    if name is not None and name.process:
+        _set_process_name(name.process)
     machine = build_machine(opts)
     if machine.dumpdtb:
         try:
@@ -257,11 +359,13 @@ def _main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, lambda s, f: machine.loop.request("shutdown", "host-signal"))
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
         signal.signal(signal.SIGHUP, lambda s, f: machine.loop.request("shutdown", "host-signal"))
-    if machine.kernel == BUNDLED_KERNEL:
+    if machine.kernel == BUNDLED_KERNEL and daemon is None:
         sys.stderr.write(f"{PROG}: no -kernel given: booting the bundled guest "
                          "(Linux 6.1 + busybox; 'poweroff -f' ends it, Ctrl-A x quits)\n")
     if not opts.has("S"):
         machine.loop.set_runstate("running")
+    if daemon is not None:
+        daemon.ready(keep_stderr=bool(log_items and opts.get("D")))
     try:
         code = machine.run()
         if os.environ.get("PEMU_STATS"):

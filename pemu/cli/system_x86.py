@@ -9,29 +9,13 @@ from __future__ import annotations
 import os
 import sys
 
+from pemu.cli.machine_options import check_display, check_keys, unsupported
+from pemu.cli.option_table import X86_64
 from pemu.cli.options import OptionError, Options, die, parse_argv, split_keyvals
 
 PROG = "pemu-system-x86_64"
 VERSION = "QEMU emulator version 8.2.0 (pemu 0.1.0)"
 ACCELS = ("kvm",)
-#: Options this front end understands; the parser knows more, which we refuse clearly.
-SUPPORTED = {"M", "m", "smp", "cpu", "accel", "enable-kvm", "kernel", "initrd", "append",
-             "nographic", "serial", "no-reboot", "display", "name", "h", "version",
-             "nodefaults", "no-user-config"}
-
-USAGE = f"""usage: {PROG} [options]
-  -M microvm[,acpi=on|off][,host-decompress=on|off]   machine (-M help)
-  -m SIZE          guest RAM (default 128M)
-  -smp N           number of vCPUs
-  -cpu MODEL[,+feat|-feat...]   CPU model (-cpu help)
-  -accel kvm | -enable-kvm      hardware virtualisation (-accel help)
-  -kernel FILE     bzImage or ELF (vmlinux) to boot directly
-  -initrd FILE     initial ramdisk
-  -append STR      kernel command line
-  -nographic       serial console on stdio
-  -serial DEV      serial back end (stdio, null, file:PATH, pty, ...)
-  -no-reboot       exit instead of rebooting
-"""
 
 
 def _read_file(path: str, what: str) -> bytes:
@@ -49,6 +33,7 @@ def _ram_size(opts: Options, default: int) -> int:
     if text is None:
         return default
     kv, _ = split_keyvals(text, "size")
+    _only(f"-m {text}", kv, ("size",), ("slots", "maxmem"))
     try:
         size = parse_size(kv.get("size", ""), "M")
     except PropertyError:
@@ -67,6 +52,8 @@ def _smp(opts: Options) -> int:
     if text is None:
         return 1
     kv, _ = split_keyvals(text, "cpus")
+    _only(f"-smp {text}", kv, ("cpus",),
+          ("maxcpus", "sockets", "dies", "clusters", "cores", "threads"))
     try:
         n = int(kv.get("cpus", "1"), 0)
     except ValueError:
@@ -90,6 +77,10 @@ def _accel(opts: Options) -> None:
             die(PROG, "-accel tcg: x86-64 has no TCG in pemu yet; use -accel kvm")
         if name not in ACCELS:
             die(PROG, f"invalid accelerator {name}")
+        for key, value in kv.items():
+            if key != "accel":
+                # kvm-accel properties (kernel-irqchip, dirty-ring-size, ...): none honoured
+                die(PROG, str(unsupported(f"-accel {text}", key, value)))
 
 
 def _machine_class(opts: Options) -> tuple[type, dict[str, str]]:
@@ -108,6 +99,18 @@ def _machine_class(opts: Options) -> tuple[type, dict[str, str]]:
     if cls is None or not cls.__module__.startswith("pemu.hw.i386"):
         die(PROG, f"unsupported machine type '{name}' (use -machine help to list them)")
     return cls, kv
+
+
+def _only(where: str, kv: dict[str, str], honoured: tuple[str, ...],
+          refused: tuple[str, ...]) -> None:
+    """Sub-options: QEMU's that this front end does not act on are refused by name."""
+    for key, value in kv.items():
+        if key in refused:
+            die(PROG, str(unsupported(where, key, value)))
+    try:
+        check_keys(where, kv, honoured)
+    except OptionError as e:
+        die(PROG, str(e))
 
 
 def _serial_spec(opts: Options) -> str:
@@ -132,18 +135,17 @@ def _chardev(spec: str, loop: object) -> object:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        opts = parse_argv(argv)
+        opts = parse_argv(argv, X86_64)
+        for text in opts.all("display"):
+            check_display(text)
     except OptionError as e:
         die(PROG, str(e))
     if opts.has("h"):
-        print(USAGE, end="")
+        print(X86_64.help_text(), end="")
         return 0
     if opts.has("version"):
         print(VERSION)
         return 0
-    for key, _ in opts.items:
-        if key not in SUPPORTED:
-            die(PROG, f"-{key}: not supported by {PROG} yet")
     _accel(opts)
 
     from pemu.target.i386.cpuid import CpuOptionError, parse_cpu_option

@@ -110,7 +110,10 @@ def cpu_exec(cpu: Any, budget: int) -> None:
 
 
 def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: set[str]) -> None:
-    """cpu_exec with -d exec/int/in_asm tracing (slow; only when asked for)."""
+    """cpu_exec with -d exec/int/in_asm/cpu tracing (slow; only when asked for).
+
+    -d cpu logs the CPU state before each block, as QEMU's log_cpu_exec does.
+    """
     X = cpu.x
     end = cpu.icount + budget
     store = cpu.tbs
@@ -133,6 +136,8 @@ def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: se
                     log(cpu.disassemble_tb(pc, e) + "\n")
             if "exec" in flags:
                 log(f"Trace {cpu.index}: {pc:016x} [{e[1]} insns]\n")
+            if "cpu" in flags:
+                log(cpu.dump_state() + "\n")
             cpu.pc = e[0](X, cpu, cpu.tlb_r, cpu.tlb_w)
         except GuestTrap as t:
             if e is not None:

@@ -51,7 +51,7 @@ class TcgRunner:
     def run_slice(self, deadline_ns: int) -> bool:
         clock = self.clock
         multi = len(self.cpus) > 1
-        traced = self.log is not None and bool(self.log_flags & {"exec", "int", "in_asm"})
+        traced = self.log is not None and bool(self.log_flags & {"exec", "int", "in_asm", "cpu"})
         self._kicked = False
         host_deadline = time.monotonic_ns() + SLICE_HOST_NS
         while True:

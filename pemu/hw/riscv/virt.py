@@ -7,12 +7,12 @@ the device tree nodes.
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from typing import Any, ClassVar
 
 from pemu.accel.tcg.cpu_exec import TbStore
 from pemu.accel.tcg.runner import TcgRunner
+from pemu.core.guest_random import GuestRandom
 from pemu.core.machine import Machine
 from pemu.core.memory import RamRegion, RomRegion
 from pemu.hw.char.uart16550 import Uart16550
@@ -78,6 +78,8 @@ class VirtMachine(Machine):
     tier = Property(int, 1, "0: one instruction per block (reference interpreter), 1: blocks")
     cpu_disabled = Property(str, "", "optional ISA extensions switched off, comma separated"
                                      " (-cpu rv64,zba=off)")
+    seed = Property(int, None, "seed of the guest-visible random numbers, as QEMU's -seed "
+                               "(none: the host's randomness)")
 
     cpu_types: ClassVar[tuple[str, ...]] = ("rv64", "any", "max")
 
@@ -100,6 +102,9 @@ class VirtMachine(Machine):
         self.rom = mem.map(mm["mrom"][0], RomRegion("riscv_virt_board.mrom", mm["mrom"][1]))
         self.ram = mem.map(mm["dram"][0], RamRegion("riscv_virt_board.ram", self.ram_size))
         self.store = TbStore(mem)
+        self.random = GuestRandom(self.seed)
+        for _ in range(self.smp):
+            self.random.bytes(8)  # QEMU seeds each vCPU thread from the stream first
         self.disabled_exts = frozenset(e for e in self.cpu_disabled.split(",") if e)
         translator = Translator(self.ram.buf, self.tier, self.disabled_exts)
         for h in range(self.smp):
@@ -258,7 +263,7 @@ class VirtMachine(Machine):
         if initrd:
             f.prop_u64("linux,initrd-start", initrd[0])
             f.prop_u64("linux,initrd-end", initrd[1])
-        f.prop_bytes("rng-seed", secrets.token_bytes(32))
+        f.prop_bytes("rng-seed", self.random.bytes(32))
         f.end_node()
 
         f.begin_node(f"memory@{mm['dram'][0]:x}")
