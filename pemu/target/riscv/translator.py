@@ -16,6 +16,7 @@ from pemu.target.riscv import (
     insn_rvfd,
     insn_rvi,
     insn_rvm,
+    insn_svinval,
     insn_zba,
     insn_zbb,
     insn_zbs,
@@ -28,10 +29,16 @@ from pemu.target.riscv.trap import Trap
 MAX_BLOCK = 64
 EXTENSIONS = {
     "i": insn_rvi, "m": insn_rvm, "a": insn_rva, "zicsr": insn_zicsr, "fd": insn_rvfd,
-    "zba": insn_zba, "zbb": insn_zbb, "zbs": insn_zbs,
+    "zba": insn_zba, "zbb": insn_zbb, "zbs": insn_zbs, "svinval": insn_svinval,
 }
-#: extensions a CPU may switch off (-cpu rv64,zba=off); all on by default, as QEMU's rv64
-OPTIONAL = ("zba", "zbb", "zbs")
+#: extensions a -cpu switch turns on or off (-cpu rv64,zba=off,svinval=on) and
+#: whether QEMU 7.2's rv64 has them on by default; the non-decoder ones act
+#: through RiscvCpu.ext_off (sstc: stimecmp; debug: the trigger CSRs; svpbmt,
+#: svnapot: PTE bits)
+SWITCHES = {"zba": True, "zbb": True, "zbs": True, "sstc": True, "debug": True,
+            "svinval": False, "svnapot": False, "svpbmt": False}
+OPTIONAL = tuple(SWITCHES)
+DEFAULT_OFF = frozenset(e for e, on in SWITCHES.items() if not on)
 EXT_GLOBALS: dict = {}
 for _m in EXTENSIONS.values():
     EXT_GLOBALS.update(getattr(_m, "GLOBALS", {}))
@@ -73,6 +80,8 @@ class Translator:
         self.globals = dict(GLOBALS, **EXT_GLOBALS, RAM=ram_buf)
         self.tier = tier
         self.decoder = build_decoder(frozenset(EXTENSIONS) - disabled)
+        #: pcs named by some hart's execute trigger (Sdtrig): blocks check them
+        self.breakpoints: frozenset[int] = frozenset()
         self._decoded: dict[int, tuple[Any, Any]] = {}
         self.code_cache = CodeCache(tag="riscv", fingerprint=CODEGEN_FINGERPRINT)
 
@@ -123,6 +132,8 @@ class Translator:
             ctx.pc, ctx.ilen, ctx.word, ctx.index = pc, ilen, raw, len(pcs)
             ctx.direct = None
             insn, args = self._decode(word)
+            if pc in self.breakpoints:
+                ctx.helper(f"c.exec_trigger({pc})")
             if insn is None:
                 ctx.illegal(raw)
             else:
