@@ -16,8 +16,9 @@ What QEMU 7.2 does and this copies (found by running it):
 - Of a type 2/6 value only the mode bits, the execute/load/store bits and
   a size QEMU supports (any, 1, 2, 4, 8 bytes) are kept; match, chain,
   action, timing, select, hit, dmode read as zero. mcontrol6 keeps VU/VS.
-- A data trigger of size "any" watches 8 bytes from tdata2; an access
-  matches when its bytes overlap the watched ones. AMOs match load and
+- A data trigger of size "any" watches 8 bytes from tdata2, one of size
+  1, 2, 4, 8 watches 1, 2, 3, 5 bytes (see WIDTH); an access matches when
+  its bytes overlap the watched ones. AMOs match load and
   store triggers, LR load triggers, SC store triggers.
 """
 from __future__ import annotations
@@ -32,8 +33,11 @@ KEEP = MODE_BITS | LOAD | STORE | EXEC
 MC_SIZE = (3 << 16) | (3 << 21)             # sizelo, sizehi
 MC6_SIZE = 15 << 16
 MC6_VIRT = (1 << 23) | (1 << 24)            # vu, vs
-# size encodings with an access width: 0 ("any", watched as 8 bytes), 1, 2, 4, 8
-WIDTH = {0: 8, 1: 1, 2: 2, 3: 4, 5: 8}
+# The size encodings QEMU 7.2 accepts (any, 1, 2, 4, 8 bytes) and how many
+# bytes from tdata2 it then watches: "any" watches 8, the others as many
+# bytes as the encoding's value (7.2 passes the encoding, not the width, to
+# its watchpoint: 4-byte triggers watch 3 bytes, 8-byte ones 5; measured).
+WIDTH = {0: 8, 1: 1, 2: 2, 3: 3, 5: 5}
 RESET_TDATA1 = TYPE_MCONTROL << TYPE_SHIFT
 
 
