@@ -66,14 +66,14 @@ _BOOL = {"on": True, "yes": True, "true": True, "off": False, "no": False, "fals
 # QEMU rv64 properties pemu lacks: accepted when switched off, so QEMU command
 # lines that trim the CPU still work
 _ABSENT_EXTS = ("zbc", "h", "v", "zfh", "zfhmin", "zicbom", "zicboz", "zihintpause",
-                "svinval", "svnapot", "svpbmt", "sstc", "zawrs", "zbkb", "zbkc", "zbkx",
+                "zawrs", "zbkb", "zbkc", "zbkx",
                 "zk", "zkn", "zks", "zicond", "zfinx", "zdinx", "zhinx", "zhinxmin")
 
 
 def _cpu_switches(model: str, spec: str) -> set[str]:
     """Optional extensions switched off by -cpu rv64,zba=off,zbb=on,...."""
-    from pemu.target.riscv.translator import OPTIONAL
-    disabled: set[str] = set()
+    from pemu.target.riscv.translator import DEFAULT_OFF, OPTIONAL
+    disabled: set[str] = set(DEFAULT_OFF)
     for item in spec.split(",")[1:]:
         key, eq, val = item.partition("=")
         on = _BOOL.get(val.lower() if eq else "on")
@@ -174,9 +174,7 @@ def build_machine(opts: Options, prog: str = PROG) -> Any:
             raise SystemExit(0)
         if model not in cls.cpu_types:  # type: ignore[attr-defined]
             raise OptionError(f"unable to find CPU model '{model}'")
-        disabled = _cpu_switches(model, cpu)
-        if disabled:
-            props["cpu_disabled"] = ",".join(sorted(disabled))
+        props["cpu_disabled"] = ",".join(sorted(_cpu_switches(model, cpu)))
     for accel in opts.all("accel"):
         if split_keyvals(accel, "accel")[0].get("accel") == "help":
             sys.stdout.write("Accelerators supported in QEMU binary:\ntcg\n")

@@ -25,7 +25,8 @@ from pemu.hw.rtc.goldfish_rtc import GoldfishRtc
 from pemu.hw.virtio.virtio_mmio import VirtioMmio
 from pemu.qom import Property, register_type
 from pemu.target.riscv.cpu import RiscvCpu
-from pemu.target.riscv.translator import OPTIONAL, Translator
+from pemu.target.riscv.sstc import SstcTimer
+from pemu.target.riscv.translator import DEFAULT_OFF, Translator
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -47,13 +48,18 @@ VIRTIO_IRQ = 1
 VIRTIO_COUNT = 8
 PLIC_NUM_SOURCES = 96  # riscv,ndev
 TIMEBASE_FREQ = 10_000_000
-ISA_STRING = "rv64imafdc_zicsr_zifencei_zba_zbb_zbs"
+# riscv,isa lists the multi-letter extensions in QEMU 7.2's order (its
+# isa_edata_arr); QEMU's default rv64 says
+# "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc": pemu has
+# neither H nor Zbc. "debug" (Sdtrig) is not part of the string in 7.2.
+ISA_ORDER = ("zicsr", "zifencei", "zihintpause", "zba", "zbb", "zbs", "sstc",
+             "svinval", "svnapot", "svpbmt")
+ISA_STRING = "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc"
 
 
-def isa_string(disabled: frozenset[str] = frozenset()) -> str:
+def isa_string(disabled: frozenset[str] = DEFAULT_OFF) -> str:
     """riscv,isa for the device tree: the base and every enabled multi-letter extension."""
-    return "_".join(["rv64imafdc", "zicsr", "zifencei",
-                     *(e for e in OPTIONAL if e not in disabled)])
+    return "_".join(["rv64imafdc", *(e for e in ISA_ORDER if e not in disabled)])
 IRQ_S_SOFT, IRQ_M_SOFT, IRQ_S_TIMER, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT = 1, 3, 5, 7, 9, 11
 FIRMWARE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                             "firmware")
@@ -76,8 +82,9 @@ class VirtMachine(Machine):
     dtb = Property(str, None, "device tree blob to use instead of the generated one (-dtb)")
     dumpdtb = Property(str, None, "write the generated device tree to this file and exit")
     tier = Property(int, 1, "0: one instruction per block (reference interpreter), 1: blocks")
-    cpu_disabled = Property(str, "", "optional ISA extensions switched off, comma separated"
-                                     " (-cpu rv64,zba=off)")
+    cpu_disabled = Property(str, ",".join(sorted(DEFAULT_OFF)),
+                            "optional ISA extensions switched off, comma separated"
+                            " (-cpu rv64,zba=off,svinval=on)")
     seed = Property(int, None, "seed of the guest-visible random numbers, as QEMU's -seed "
                                "(none: the host's randomness)")
 
@@ -109,6 +116,7 @@ class VirtMachine(Machine):
         translator = Translator(self.ram.buf, self.tier, self.disabled_exts)
         for h in range(self.smp):
             cpu = RiscvCpu(mem, h, self.ram)
+            cpu.ext_off = self.disabled_exts
             cpu.translator = translator
             self.cpus.append(cpu)
         self.accel = TcgRunner(self.cpus, self.clock, self.store)
@@ -121,6 +129,9 @@ class VirtMachine(Machine):
             self.clint.mtip[h].connect(lambda lv, c=cpu: c.set_irq_bit(IRQ_M_TIMER, lv))
             self.clint.msip[h].connect(lambda lv, c=cpu: c.set_irq_bit(IRQ_M_SOFT, lv))
             cpu.time_fn = self.clint.mtime
+            sstc = SstcTimer(self.clock, self.clint.mtime, self.clint.timebase_freq,
+                             lambda lv, c=cpu: c.set_irq_bit(IRQ_S_TIMER, lv))
+            cpu.on_stimecmp = sstc.write
         self.plic = self._dev(Plic(name="plic", num_sources=PLIC_NUM_SOURCES + 1,
                                    num_harts=self.smp, size=mm["plic"][1]), "plic")
         for ctx, (hart, mode) in enumerate(self.plic.contexts):

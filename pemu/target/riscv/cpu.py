@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pemu.core.memory import PAGE_BITS, AddressSpace, BusError, RamRegion
-from pemu.target.riscv import mmu
+from pemu.target.riscv import csr_debug, mmu
 from pemu.target.riscv.amo import amo_apply
 from pemu.target.riscv.csr import (
     FS,
@@ -26,12 +26,14 @@ from pemu.target.riscv.csr import (
     MSIP,
     MTIP,
     MXR,
+    S_INTS,
     SD,
     SEIP,
     SIE,
     SPIE,
     SPP,
     SSIP,
+    STCE,
     STIP,
     SUM,
     TSR,
@@ -41,6 +43,7 @@ from pemu.target.riscv.csr import (
     CsrMixin,
 )
 from pemu.target.riscv.trap import (
+    BREAKPOINT,
     ILLEGAL_INSN,
     INSN_ACCESS,
     INSN_PAGE_FAULT,
@@ -70,6 +73,12 @@ class RiscvCpu(CsrMixin):
         self.ram_end = ram.base + ram.size if ram else 0
         self.time_fn: Callable[[], int] = lambda: self.icount
         self.on_wake: Callable[[], None] = lambda: None
+        #: Called with stimecmp when the guest writes it: drives STIP now and
+        #: when time reaches it (the board arms a timer; without one, only now).
+        self.on_stimecmp: Callable[[int], None] = \
+            lambda v: self.set_irq_bit(5, int(self.time_fn() >= v))
+        #: extensions a -cpu switch turned off (their CSRs and PTE bits are absent)
+        self.ext_off: frozenset[str] = frozenset()
         #: Called with a message when the hart is stuck in a fault it cannot
         #: handle (its trap vector itself faults); the board reports it.
         self.on_stuck: Callable[[str], None] | None = None
@@ -92,6 +101,9 @@ class RiscvCpu(CsrMixin):
         self.mscratch = self.sscratch = self.satp = 0
         self.mcounteren = self.scounteren = self.menvcfg = self.senvcfg = 0
         self.mcountinhibit = 0
+        self.stimecmp = 0
+        self.triggers = csr_debug.Triggers()
+        self.watch_pages: set[int] = set()
         self.pmpcfg = [0] * 2
         self.pmpaddr = [0] * 16
         self.fflags = self.frm = 0
@@ -178,6 +190,44 @@ class RiscvCpu(CsrMixin):
         self.irq_check = self.event = True
         if self.mip & self.mie:
             self._wake()
+
+    def write_mip_csr(self, v: int) -> None:
+        """csrw mip: the S-level bits, but STIP follows stimecmp while
+        menvcfg.STCE is set (Sstc), as QEMU 7.2."""
+        mask = S_INTS & ~STIP if self.menvcfg & STCE else S_INTS
+        self.write_mip((self.mip & ~mask) | (v & mask))
+
+    def write_menvcfg(self, v: int) -> None:
+        self.menvcfg = v  # (QEMU 7.2's page walk ignores PBMTE: nothing to flush)
+
+    def write_stimecmp(self, v: int) -> None:
+        """Sstc: QEMU 7.2 re-evaluates STIP on every write, even with STCE clear."""
+        self.stimecmp = v
+        self.on_stimecmp(v)
+
+    # --- debug triggers (Sdtrig) ------------------------------------------------------
+    def set_triggers(self, write: Callable[[int], None], v: int) -> None:
+        """A tdata write: update the trigger, the TLB and the translated code."""
+        write(v)
+        self.watch_pages = self.triggers.watched_pages()
+        self.flush_tlb()  # watched pages must take the slow path
+        tr = self.translator
+        if tr is not None:
+            cpus = self.tbs.cpus if self.tbs is not None and self.tbs.cpus else [self]
+            pcs = frozenset().union(*(c.triggers.exec_pcs for c in cpus))
+            if pcs != tr.breakpoints:
+                tr.breakpoints = pcs
+                if self.tbs is not None:
+                    self.tbs.flush()  # blocks get (or lose) their breakpoint checks
+
+    def exec_trigger(self, pc: int) -> None:
+        """Translated code calls this before an instruction an execute trigger names."""
+        if self.triggers.exec_hit(pc, self.priv):
+            raise Trap(BREAKPOINT, 0)
+
+    def data_trigger(self, va: int, size: int, kind: int) -> None:
+        if self.triggers.data and self.triggers.data_hit(va, size, kind, self.priv):
+            raise Trap(BREAKPOINT, 0)
 
     def write_satp(self, v: int) -> None:
         mode = v >> 60
@@ -326,11 +376,13 @@ class RiscvCpu(CsrMixin):
             pa, level = va, 0
         else:
             pa, level = mmu.walk(self.memory, self.satp, va, access, priv,
-                                 bool(self.mstatus & SUM), bool(self.mstatus & MXR))
+                                 bool(self.mstatus & SUM), bool(self.mstatus & MXR),
+                                 "svpbmt" not in self.ext_off, "svnapot" not in self.ext_off)
             if level:
                 self._super_pages.add((va >> (12 + 9 * level), level))
         page = pa & ~0xFFF
-        if self.ram_base <= page < self.ram_end:
+        if self.ram_base <= page < self.ram_end and not (
+                self.watch_pages and access != mmu.FETCH and va >> PAGE_BITS in self.watch_pages):
             delta = page - self.ram_base - (va & ~0xFFF)
             vpn = va >> PAGE_BITS
             if access == mmu.LOAD:
@@ -355,6 +407,8 @@ class RiscvCpu(CsrMixin):
 
     def _load_part(self, va: int, size: int) -> int:
         pa = self.translate(va, mmu.LOAD)
+        if self.watch_pages:
+            self.data_trigger(va, size, csr_debug.LOAD)
         try:
             return self.memory.read(pa, size)
         except BusError:
@@ -365,10 +419,15 @@ class RiscvCpu(CsrMixin):
             lo = 0x1000 - (va & 0xFFF)
             pa1 = self.translate(va, mmu.STORE)
             pa2 = self.translate((va + lo) & M64, mmu.STORE)
+            if self.watch_pages:
+                self.data_trigger(va, size, csr_debug.STORE)
             self._store_part(pa1, va, lo, value)
             self._store_part(pa2, va, size - lo, value >> (8 * lo))
             return
-        self._store_part(self.translate(va, mmu.STORE), va, size, value)
+        pa = self.translate(va, mmu.STORE)
+        if self.watch_pages:
+            self.data_trigger(va, size, csr_debug.STORE)
+        self._store_part(pa, va, size, value)
 
     def _store_part(self, pa: int, va: int, size: int, value: int) -> None:
         try:
@@ -413,11 +472,15 @@ class RiscvCpu(CsrMixin):
             self.resv = None
             return 1
         self.resv = None
+        if self.watch_pages:
+            self.data_trigger(va, size, csr_debug.LOAD | csr_debug.STORE)
         self._store_part(pa, va, size, value)
         return 0
 
     def amo(self, op: str, va: int, src: int, size: int) -> int:
         pa = self._amo_addr(va, size)
+        if self.watch_pages:
+            self.data_trigger(va, size, csr_debug.LOAD | csr_debug.STORE)
         try:
             old = self.memory.read(pa, size)
         except BusError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pemu.target.riscv import csr_debug
 from pemu.target.riscv.trap import ILLEGAL_INSN, Trap
 
 M64 = (1 << 64) - 1
@@ -33,6 +34,17 @@ ALL_INTS = S_INTS | MSIP | MTIP | MEIP
 MEDELEG_MASK = sum(1 << b for b in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 15))
 
 NUM_PMP = 16
+
+# envcfg fields ("Machine Environment Configuration Register (menvcfg)"): the
+# bits QEMU 7.2 keeps (FIOM, CBIE, CBCFE, CBZE; in menvcfg also PBMTE, STCE)
+FIOM, CBIE, CBCFE, CBZE = 1, 3 << 4, 1 << 6, 1 << 7
+PBMTE, STCE = 1 << 62, 1 << 63
+SENVCFG_WMASK = FIOM | CBIE | CBCFE | CBZE
+MENVCFG_WMASK = SENVCFG_WMASK | PBMTE | STCE
+TM = 1 << 1  # mcounteren/scounteren bit of the time counter
+STIMECMP = 0x14D
+#: CSRs that exist only while a -cpu switch leaves their extension on
+CSR_EXT = {STIMECMP: "sstc", **{n: "debug" for n in range(0x7A0, 0x7A5)}}
 
 
 def _csr_table() -> dict[int, tuple[str, Callable, Callable | None]]:
@@ -71,7 +83,10 @@ def _csr_table() -> dict[int, tuple[str, Callable, Callable | None]]:
                 lambda c, v: c.write_mie((c.mie & ~c.mideleg) | (v & c.mideleg)))
     plain(0x105, "stvec", "stvec", ~2 & M64)
     plain(0x106, "scounteren", "scounteren", 0xFFFFFFFF)
-    plain(0x10A, "senvcfg", "senvcfg", 1)
+    plain(0x10A, "senvcfg", "senvcfg", SENVCFG_WMASK)
+    # Sstc ("Sstc" extension, stimecmp): M-mode always; S-mode needs
+    # mcounteren.TM and menvcfg.STCE (checked in csr_op)
+    t[STIMECMP] = ("stimecmp", lambda c: c.stimecmp, lambda c, v: c.write_stimecmp(v))
     plain(0x140, "sscratch", "sscratch")
     plain(0x141, "sepc", "sepc", ~1 & M64)
     plain(0x142, "scause", "scause")
@@ -93,13 +108,12 @@ def _csr_table() -> dict[int, tuple[str, Callable, Callable | None]]:
     t[0x304] = ("mie", lambda c: c.mie, lambda c, v: c.write_mie(v & ALL_INTS))
     plain(0x305, "mtvec", "mtvec", ~2 & M64)
     plain(0x306, "mcounteren", "mcounteren", 0xFFFFFFFF)
-    plain(0x30A, "menvcfg", "menvcfg", 1)
+    t[0x30A] = ("menvcfg", lambda c: c.menvcfg, lambda c, v: c.write_menvcfg(v & MENVCFG_WMASK))
     plain(0x340, "mscratch", "mscratch")
     plain(0x341, "mepc", "mepc", ~1 & M64)
     plain(0x342, "mcause", "mcause")
     plain(0x343, "mtval", "mtval")
-    t[0x344] = ("mip", lambda c: c.mip,
-                lambda c, v: c.write_mip((c.mip & ~S_INTS) | (v & S_INTS)))
+    t[0x344] = ("mip", lambda c: c.mip, lambda c, v: c.write_mip_csr(v))
     for i in range(0, NUM_PMP // 4, 2):
         t[0x3A0 + i] = (f"pmpcfg{i}", lambda c, i=i: c.pmpcfg[i // 2],
                         lambda c, v, i=i: c.pmpcfg.__setitem__(i // 2, v & 0x9F9F9F9F9F9F9F9F))
@@ -110,6 +124,7 @@ def _csr_table() -> dict[int, tuple[str, Callable, Callable | None]]:
         t[0x3B0 + i] = (f"pmpaddr{i}", lambda c: 0, lambda c, v: None)
     for i in range(NUM_PMP // 4, 16, 2):
         t[0x3A0 + i] = (f"pmpcfg{i}", lambda c: 0, lambda c, v: None)
+    csr_debug.csr_entries(t)
     return t
 
 
@@ -123,7 +138,7 @@ class CsrMixin:
     def csr_op(self, csr: int, op: int, src: int, do_read: int, do_write: int,
                word: int) -> int:
         entry = CSRS.get(csr)
-        if entry is None or self.priv < (csr >> 8) & 3:
+        if entry is None or self.priv < (csr >> 8) & 3 or CSR_EXT.get(csr) in self.ext_off:
             raise Trap(ILLEGAL_INSN, word)
         if do_write and csr >> 10 == 3:
             raise Trap(ILLEGAL_INSN, word)
@@ -131,6 +146,9 @@ class CsrMixin:
             if not self.mstatus & FS:
                 raise Trap(ILLEGAL_INSN, word)
         elif csr == 0x180 and self.priv == 1 and self.mstatus & TVM:
+            raise Trap(ILLEGAL_INSN, word)
+        elif csr == STIMECMP and self.priv < 3 \
+                and not (self.mcounteren & TM and self.menvcfg & STCE):
             raise Trap(ILLEGAL_INSN, word)
         elif 0xC00 <= csr < 0xC20 and self.priv < 3:
             bit = 1 << (csr & 31)

@@ -18,13 +18,14 @@ from pemu.target.riscv import (
     insn_rvfd,
     insn_rvi,
     insn_rvm,
+    insn_svinval,
     insn_zba,
     insn_zbb,
     insn_zbs,
     insn_zicsr,
 )
 from pemu.target.riscv.decode import Decoder, parse_table
-from pemu.target.riscv.translate import TARGET, TransCtx
+from pemu.target.riscv.translate import TARGET, TransCtx, method
 from pemu.target.riscv.trap import Trap
 from pemu.tcg import optimize, python_backend
 from pemu.tcg.ir import Const
@@ -32,11 +33,18 @@ from pemu.tcg.ir import Const
 MAX_BLOCK = 64
 EXTENSIONS = {
     "i": insn_rvi, "m": insn_rvm, "a": insn_rva, "zicsr": insn_zicsr, "fd": insn_rvfd,
-    "zba": insn_zba, "zbb": insn_zbb, "zbs": insn_zbs,
+    "zba": insn_zba, "zbb": insn_zbb, "zbs": insn_zbs, "svinval": insn_svinval,
 }
-#: extensions a CPU may switch off (-cpu rv64,zba=off); all on by default, as QEMU's rv64
-OPTIONAL = ("zba", "zbb", "zbs")
+#: extensions a -cpu switch turns on or off (-cpu rv64,zba=off,svinval=on) and
+#: whether QEMU 7.2's rv64 has them on by default; the non-decoder ones act
+#: through RiscvCpu.ext_off (sstc: stimecmp; debug: the trigger CSRs; svpbmt,
+#: svnapot: PTE bits)
+SWITCHES = {"zba": True, "zbb": True, "zbs": True, "sstc": True, "debug": True,
+            "svinval": False, "svnapot": False, "svpbmt": False}
+OPTIONAL = tuple(SWITCHES)
+DEFAULT_OFF = frozenset(e for e, on in SWITCHES.items() if not on)
 _DECODERS: dict[frozenset, Decoder] = {}
+_EXEC_TRIGGER = method("exec_trigger")
 
 
 def build_decoder(enabled: frozenset[str] | None = None) -> Decoder:
@@ -78,6 +86,8 @@ class Translator:
         #: keep each block's optimised IR and source on its function (-d op, out_asm)
         self.keep_ir = False
         self.decoder = build_decoder(frozenset(EXTENSIONS) - disabled)
+        #: pcs named by some hart's execute trigger (Sdtrig): blocks check them
+        self.breakpoints: frozenset[int] = frozenset()
         self._decoded: dict[int, tuple[Any, Any]] = {}
         self.code_cache = CodeCache(tag="riscv", fingerprint=CODEGEN_FINGERPRINT)
 
@@ -129,6 +139,8 @@ class Translator:
             ctx.direct = ctx.taken = None
             ir.insn_start(pc)
             insn, args = self._decode(word)
+            if pc in self.breakpoints:
+                ctx.call(_EXEC_TRIGGER, None, pc)
             if insn is None:
                 ctx.illegal(raw)
             else:
