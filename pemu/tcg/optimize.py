@@ -137,8 +137,8 @@ def eliminate_dead(block: Block) -> None:
             continue
         if not pure and op.name != "insn_start":
             overwritten.clear()
-        if isinstance(d, Global):
-            overwritten.add(d)
+        elif isinstance(d, Global):
+            overwritten.add(d)  # (an op that may fault may also leave d as it was)
         for a in op.args:
             if isinstance(a, Temp):
                 live.add(a)

@@ -1,0 +1,46 @@
+"""The optimiser keeps what a guest can observe (pemu/tcg/optimize.py)."""
+from pemu.tcg.ir import Builder, Const, Global, MemOp
+from pemu.tcg.optimize import optimize
+
+A = Global("x5", "X", 5)
+B = Global("x6", "X", 6)
+
+
+def names(block):
+    return [str(op) for op in block.ops]
+
+
+def test_a_write_before_a_load_that_may_fault_is_kept():
+    # li x5, 0x77; ld x5, 0(x6): if the load faults, the trap handler sees x5 = 0x77
+    b = Builder(0x1000)
+    b.insn_start(0x1000)
+    b.mov(A, 0x77)
+    b.insn_start(0x1004)
+    b.ld(A, B, MemOp(8))
+    b.exit(0x1008)
+    ops = names(optimize(b.block))
+    assert "mov x5, $0x77" in ops
+    assert any(o.startswith("ld_u64 x5") for o in ops)
+
+
+def test_a_write_overwritten_by_a_pure_op_is_dropped():
+    b = Builder(0x1000)
+    b.insn_start(0x1000)
+    b.mov(A, 1)
+    b.insn_start(0x1004)
+    b.add(A, B, 2)
+    b.exit(0x1008)
+    ops = names(optimize(b.block))
+    assert "mov x5, $0x1" not in ops
+    assert "add x5, x6, $0x2" in ops
+
+
+def test_constants_fold_through_temps():
+    b = Builder(0x1000)
+    t = b.temp()
+    b.insn_start(0x1000)
+    b.mov(t, 40)
+    b.add(A, t, 2)
+    b.exit(0x1004)
+    block = optimize(b.block)
+    assert [op.args for op in block.ops if op.out == A] == [(Const(42),)]
