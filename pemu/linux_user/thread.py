@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from array import array
 from typing import TYPE_CHECKING
 
 from pemu.accel.tcg.cpu_exec import cpu_exec
@@ -212,8 +213,8 @@ class GuestThread:
         frame = cpu.x[2]
         data = self.proc.mem.read(frame, S.FRAME_SIZE)
         pc, regs, fregs, fcsr, mask = S.read_frame(data)
-        cpu.x[:] = regs
-        cpu.f[:] = fregs
+        cpu.x[:] = array("Q", regs)
+        cpu.f[:] = array("Q", fregs)
         cpu.set_fcsr(fcsr)
         cpu.pc = pc
         self.set_sigmask(mask)

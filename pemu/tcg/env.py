@@ -88,6 +88,12 @@ class Env:
         self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
         self.q = memoryview(self.mem).cast("Q")  # the whole buffer as u64 slots
         self._pair = struct.Struct("<QQ")
+        span = 32 * TLB_ENTRIES
+        self._tlb_span = (layout.TLB_R, layout.TLB_R + span)
+        self._empty = b"\xff" * span
+        #: TLB contents of the contexts not current (e.g. other privilege levels)
+        self._saved: dict[object, bytearray] = {}
+        self._ctx: object = None
         self.tlb_flush()
         self.jc_flush()
 
@@ -115,16 +121,32 @@ class Env:
         self._pair.pack_into(self.mem, base + 16 * (vpn & TLB_MASK), vpn, addend & TLB_EMPTY)
 
     def tlb_drop(self, vpn: int) -> None:
-        for base in (self.layout.TLB_R, self.layout.TLB_W):
-            off = base + 16 * (vpn & TLB_MASK)
-            if self.q[off // 8] == vpn:
-                self.q[off // 8] = TLB_EMPTY
+        """Forget page vpn in every context."""
+        lo = self._tlb_span[0]
+        for mem, base in [(self.mem, lo)] + [(b, 0) for b in self._saved.values()]:
+            for half in (0, 16 * TLB_ENTRIES):
+                off = base + half + 16 * (vpn & TLB_MASK)
+                if int.from_bytes(mem[off:off + 8], "little") == vpn:
+                    mem[off:off + 8] = b"\xff" * 8
 
     def tlb_flush(self, write_only: bool = False) -> None:
-        lay = self.layout
-        start = lay.TLB_W if write_only else lay.TLB_R
-        self.mem[start:lay.TLB_W + 16 * TLB_ENTRIES] = b"\xff" * (lay.TLB_W + 16 * TLB_ENTRIES
-                                                                  - start)
+        """Empty the TLB (or its write half) of every context."""
+        lo, hi = self._tlb_span
+        cut = 16 * TLB_ENTRIES if write_only else 0
+        self.mem[lo + cut:hi] = self._empty[cut:]
+        for saved in self._saved.values():
+            saved[cut:] = self._empty[cut:]
+
+    def switch_tlb(self, ctx: object) -> None:
+        """Make the TLB of context `ctx` current, keeping the current one's
+        entries for when it comes back (a privilege switch costs two copies)."""
+        if ctx == self._ctx:
+            return
+        lo, hi = self._tlb_span
+        self._saved[self._ctx] = bytearray(self.mem[lo:hi])
+        saved = self._saved.pop(ctx, None)
+        self.mem[lo:hi] = saved if saved is not None else self._empty
+        self._ctx = ctx
 
     # --- jump cache ---------------------------------------------------------------------
     def jc_set(self, pc: int, host: int) -> None:

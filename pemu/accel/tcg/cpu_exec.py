@@ -1,12 +1,17 @@
 """The ISA-independent CPU loop over translation blocks.
 
-A CPU object provides: `x`, `f` (state lists handed to blocks), `pc`,
-`icount`, `jc` (jump cache: virtual pc -> block entry for the current
-context), `irq_check`/`check_irq()`, `halted`, `exit_req`, `raise_trap()`,
-`tb_key(pc)` (raises the fetch fault) and `translate_tb(pc, key)`. A block
-entry is (function, instruction count, pcs of its instructions); the
-function takes (x, f, cpu) and returns the next pc, and on a guest fault
-raises a GuestTrap carrying `k`, the index of the faulting instruction.
+A CPU object provides: `x` (the register view handed to blocks), `env`
+(pemu.tcg.env.Env: the buffer native code shares), `pc`, `icount`, `jc`
+(jump cache: virtual pc -> `Tb` for the current context),
+`irq_check`/`check_irq()`, `halted`, `exit_req`, `raise_trap()`,
+`tb_key(pc)` (raises the fetch fault) and `translate_tb(pc, key, single)`.
+A block's Python function takes (x, cpu, tlb_r, tlb_w) and returns the next
+pc; on a guest fault it raises a GuestTrap carrying `k`, the index of the
+faulting instruction. A block that became hot also has native code
+(`Tb.native`, see pemu/accel/tcg/native_tier.py): native blocks chain to each
+other and come back here only at the end of the slice, an exit request, or an
+instruction they leave to Python (a TLB miss, MMIO, a helper), which runs here
+as a one-instruction Python block.
 """
 from __future__ import annotations
 
@@ -22,36 +27,55 @@ class GuestTrap(Exception):
     k = 0
 
 
-TbEntry = tuple[Callable, int, tuple[int, ...]]
+class Tb:
+    """One translated block: its Python function, instruction count and pcs,
+    the key it was translated under, how often the Python tier ran it, and
+    its native code's host address (0: none yet)."""
+
+    __slots__ = ("fn", "n", "pcs", "key", "hits", "native")
+
+    def __init__(self, fn: Callable, n: int, pcs: tuple[int, ...], key: tuple) -> None:
+        self.fn, self.n, self.pcs, self.key = fn, n, pcs, key
+        self.hits = 0
+        self.native = 0
+
+    def __getitem__(self, i: int):  # (fn, count, pcs), as a block entry reads
+        return (self.fn, self.n, self.pcs)[i]
 
 
 class TbStore:
     """Translated blocks by (virtual pc, physical pc, flags), indexed by the
-    physical pages they were translated from, so a write there drops them."""
+    physical pages they were translated from, so a write there drops them.
+    One-instruction blocks (what runs an instruction native code leaves to
+    Python) are kept apart under the same rules."""
 
     def __init__(self, memory: AddressSpace) -> None:
         self.memory = memory
-        self.blocks: dict[tuple, TbEntry] = {}
+        self.blocks: dict[tuple, Tb] = {}
         self.by_page: dict[int, list[tuple]] = {}
         self.cpus: list[Any] = []
         self.translated = 0
         self.invalidations = 0
+        #: the native tier (pemu/accel/tcg/native_tier.py), or None: Python only
+        self.native: Any = None
         memory.code_write_hook = self.invalidate_page
 
-    def find(self, cpu: Any, pc: int) -> TbEntry:
+    def find(self, cpu: Any, pc: int, single: bool = False) -> Tb:
         key = cpu.tb_key(pc)
-        e = self.blocks.get(key)
+        bkey = (key, single) if single else key
+        e = self.blocks.get(bkey)
         if e is None:
-            e, pages = cpu.translate_tb(pc, key)
-            self.blocks[key] = e
+            e, pages = cpu.translate_tb(pc, key, single)
+            self.blocks[bkey] = e
             self.translated += 1
             for page in pages:
-                self.by_page.setdefault(page, []).append(key)
+                self.by_page.setdefault(page, []).append(bkey)
                 if page not in self.memory.code_pages:
                     self.memory.code_pages.add(page)
                     for c in self.cpus:
                         c.flush_write_tlb()
-        cpu.jc[pc] = e
+        if not single:
+            cpu.jc[pc] = e
         return e
 
     def invalidate_page(self, page: int, addr: int = 0) -> None:
@@ -77,6 +101,9 @@ def cpu_exec(cpu: Any, budget: int) -> None:
     X = cpu.x
     end = cpu.icount + budget
     store = cpu.tbs
+    native = store.native
+    if native is not None:
+        return native_exec(cpu, budget, native)
     while True:
         cpu.event = False
         if cpu.irq_check:
@@ -93,13 +120,13 @@ def cpu_exec(cpu: Any, budget: int) -> None:
                 if e is None:
                     cpu.pc = pc
                     e = store.find(cpu, pc)
-                pc = e[0](X, cpu, R, W)
+                pc = e.fn(X, cpu, R, W)
                 if cpu.event:
                     break
             cpu.pc = pc
         except GuestTrap as t:
             if e is not None:
-                cpu.pc = e[2][t.k]
+                cpu.pc = e.pcs[t.k]
                 cpu.icount += t.k
             else:
                 # a fetch fault: count it, so a guest whose trap vector itself
@@ -135,17 +162,74 @@ def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: se
                 if "in_asm" in flags and store.translated != fresh:
                     log(cpu.disassemble_tb(pc, e) + "\n")
             if "exec" in flags:
-                log(f"Trace {cpu.index}: {pc:016x} [{e[1]} insns]\n")
+                log(f"Trace {cpu.index}: {pc:016x} [{e.n} insns]\n")
             if "cpu" in flags:
                 log(cpu.dump_state() + "\n")
-            cpu.pc = e[0](X, cpu, cpu.tlb_r, cpu.tlb_w)
+            cpu.pc = e.fn(X, cpu, cpu.tlb_r, cpu.tlb_w)
         except GuestTrap as t:
             if e is not None:
-                cpu.pc = e[2][t.k]
+                cpu.pc = e.pcs[t.k]
                 cpu.icount += t.k
             if "int" in flags:
                 log(f"cpu {cpu.index}: exception {t} at pc {cpu.pc:#x}\n")
             cpu.raise_trap(t)
 
 
-__all__ = ["GuestTrap", "TbStore", "cpu_exec", "cpu_exec_logged"]
+def native_exec(cpu: Any, budget: int, native: Any) -> None:
+    """cpu_exec with the native tier: Python blocks count their runs and
+    become native when hot; native code runs until it needs Python."""
+    X = cpu.x
+    end = cpu.icount + budget
+    store = cpu.tbs
+    q = cpu.env.q
+    lay = cpu.env.layout
+    i_icount, i_limit, i_exit, i_status = (lay.ICOUNT // 8, lay.LIMIT // 8, lay.EXIT_REQ // 8,
+                                           lay.STATUS // 8)
+    enter, hot = native.enter, native.hot
+    while True:
+        cpu.event = False
+        if cpu.irq_check:
+            cpu.check_irq()
+        if cpu.halted or cpu.exit_req or cpu.icount >= end:
+            return
+        get = cpu.jc.get
+        R, W = cpu.tlb_r, cpu.tlb_w
+        pc = cpu.pc
+        e = None
+        try:
+            while cpu.icount < end:
+                e = get(pc)
+                if e is None:
+                    cpu.pc = pc
+                    e = store.find(cpu, pc)
+                if e.native:
+                    q[i_icount] = cpu.icount
+                    q[i_limit] = end
+                    q[i_exit] = 0
+                    pc = enter(cpu.env.addr, e.native)
+                    cpu.icount = q[i_icount]
+                    if q[i_status]:
+                        # an instruction native code leaves to Python: run it
+                        # alone, with empty TLBs so its accesses refill both
+                        cpu.pc = pc
+                        e = store.find(cpu, pc, single=True)
+                        pc = e.fn(X, cpu, {}, {})
+                else:
+                    pc = e.fn(X, cpu, R, W)
+                    e.hits += 1
+                    if e.hits == hot:
+                        native.promote(cpu, e)
+                if cpu.event:
+                    break
+            cpu.pc = pc
+        except GuestTrap as t:
+            if e is not None:
+                cpu.pc = e.pcs[t.k]
+                cpu.icount += t.k
+            else:
+                cpu.pc = pc
+                cpu.icount += 1
+            cpu.raise_trap(t)
+
+
+__all__ = ["GuestTrap", "Tb", "TbStore", "cpu_exec", "cpu_exec_logged", "native_exec"]

@@ -10,6 +10,8 @@ blocks (self-modifying code).
 """
 from __future__ import annotations
 
+import ctypes
+from array import array
 from collections.abc import Callable
 
 from pemu.core.memory import PAGE_BITS, AddressSpace, BusError, RamRegion
@@ -42,6 +44,7 @@ from pemu.target.riscv.csr import (
     XLEN64,
     CsrMixin,
 )
+from pemu.target.riscv.translate import LAYOUT
 from pemu.target.riscv.trap import (
     BREAKPOINT,
     ILLEGAL_INSN,
@@ -53,6 +56,7 @@ from pemu.target.riscv.trap import (
     STORE_MISALIGNED,
     Trap,
 )
+from pemu.tcg.env import Env
 
 M64 = (1 << 64) - 1
 PRIV_NAMES = {0: "U", 1: "S", 3: "M"}
@@ -71,6 +75,8 @@ class RiscvCpu(CsrMixin):
         self.ram = ram
         self.ram_base = ram.base if ram else 0
         self.ram_end = ram.base + ram.size if ram else 0
+        #: host address of RAM offset 0, for native TLB entries (host = vaddr + addend)
+        self.ram_host = ctypes.addressof(ctypes.c_char.from_buffer(ram.buf)) if ram else 0
         self.time_fn: Callable[[], int] = lambda: self.icount
         self.on_wake: Callable[[], None] = lambda: None
         #: Called with stimecmp when the guest writes it: drives STIP now and
@@ -89,8 +95,13 @@ class RiscvCpu(CsrMixin):
 
     # --- reset ---------------------------------------------------------------
     def reset(self) -> None:
-        self.x = [0] * 32
-        self.f = [0] * 32
+        if not hasattr(self, "env"):
+            #: guest registers live in the env buffer that native code shares;
+            #: x and f are list-like views of it (assign elements, never rebind)
+            self.env = Env(LAYOUT)
+            self.x = self.env.space("X")
+            self.f = self.env.space("F")
+        self.x[:] = self.f[:] = array("Q", bytes(8 * 32))
         self.pc = self.reset_pc
         self.priv = 3
         self.mstatus = XLEN64
@@ -117,6 +128,7 @@ class RiscvCpu(CsrMixin):
         self.irq_check = self.event = True
         self.exit_req = False
         self._tlbs = {p: ({}, {}, {}) for p in (0, 1, 3)}
+        self.env.tlb_flush()
         self._super_pages: set[tuple[int, int]] = set()
         self._jcs: dict[tuple[int, bool], dict] = {}
         self._select_context()
@@ -129,11 +141,14 @@ class RiscvCpu(CsrMixin):
         t = self._tlbs[data_priv]
         self.tlb_r, self.tlb_w = t[0], t[1]
         self.tlb_x = self._tlbs[self.priv][2]
+        self.env.switch_tlb(data_priv)
         self.fs_on = bool(self.mstatus & FS)
         key = (self.priv, self.fs_on)
         jc = self._jcs.get(key)
         if jc is None:
             jc = self._jcs[key] = {}
+        if jc is not getattr(self, "jc", None):
+            self.env.jc_flush()  # native chaining follows the current context only
         self.jc = jc
         self.event = True  # the CPU loop must reload its cached context
 
@@ -144,14 +159,18 @@ class RiscvCpu(CsrMixin):
         for jc in self._jcs.values():
             jc.clear()
         self._super_pages.clear()
+        self.env.tlb_flush()
+        self.env.jc_flush()
 
     def flush_write_tlb(self) -> None:
         for t in self._tlbs.values():
             t[1].clear()
+        self.env.tlb_flush(write_only=True)
 
     def flush_jump_cache(self) -> None:
         for jc in self._jcs.values():
             jc.clear()
+        self.env.jc_flush()
 
     # --- CSR side effects ---------------------------------------------------------
     def read_mstatus(self) -> int:
@@ -167,6 +186,7 @@ class RiscvCpu(CsrMixin):
             for p in (0, 1):  # cached permissions changed
                 self._tlbs[p][0].clear()
                 self._tlbs[p][1].clear()
+            self.env.tlb_flush()
         self._select_context()
         self.irq_check = self.event = True
 
@@ -365,6 +385,8 @@ class RiscvCpu(CsrMixin):
         for jc in self._jcs.values():
             for pc in [pc for pc in jc if pc >> PAGE_BITS == vpn]:
                 del jc[pc]
+        self.env.tlb_drop(vpn)
+        self.env.jc_flush()
 
     # --- address translation -------------------------------------------------------
     def translate(self, va: int, access: int) -> int:
@@ -387,9 +409,11 @@ class RiscvCpu(CsrMixin):
             vpn = va >> PAGE_BITS
             if access == mmu.LOAD:
                 self.tlb_r[vpn] = delta
+                self.env.tlb_set(False, vpn, self.ram_host + delta)
             elif access == mmu.STORE:
                 if (pa >> PAGE_BITS) not in self.memory.code_pages:
                     self.tlb_w[vpn] = delta
+                    self.env.tlb_set(True, vpn, self.ram_host + delta)
             else:
                 self.tlb_x[vpn] = delta
         return pa
@@ -444,8 +468,8 @@ class RiscvCpu(CsrMixin):
         ppc = pc + d + self.ram_base if d is not None else self.translate(pc, mmu.FETCH)
         return (pc, ppc, self.fs_on)
 
-    def translate_tb(self, pc: int, key: tuple[int, int, bool]):
-        return self.translator.translate(self, pc, key[1], key[2])
+    def translate_tb(self, pc: int, key: tuple[int, int, bool], single: bool = False):
+        return self.translator.translate(self, pc, key[1], key[2], single)
 
     def fetch16(self, pa: int, va: int) -> int:
         try:
@@ -499,7 +523,7 @@ class RiscvCpu(CsrMixin):
         """-d in_asm: the guest instructions of a freshly translated block."""
         from pemu.target.riscv.disas import disassemble_one
         lines = [f"IN: (hart {self.hartid}, {PRIV_NAMES.get(self.priv, self.priv)}-mode)"]
-        for ipc in entry[2]:
+        for ipc in entry.pcs:
             try:
                 pa = self.translate(ipc, mmu.FETCH)
                 data = bytes(self.fetch16(pa, ipc).to_bytes(2, "little"))

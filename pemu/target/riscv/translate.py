@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pemu.target.riscv import fpu
 from pemu.target.riscv.trap import Trap
+from pemu.tcg.env import EnvLayout
 from pemu.tcg.ir import CONDS, Builder, Const, Global, Helper, MemOp, Value
 from pemu.tcg.python_backend import TargetInfo
 
@@ -24,6 +25,8 @@ SB = 1 << 63
 X_REGS = [Global(f"x{n}", "X", n) for n in range(32)]
 F_REGS = [Global(f"f{n}", "F", n) for n in range(32)]
 TARGET = TargetInfo(spaces={"X": "X", "F": "c.f"}, fault_class="Trap")
+#: where the globals live in the CPU environment buffer (pemu/tcg/env.py)
+LAYOUT = EnvLayout({"X": 32, "F": 32})
 
 
 def _raise(cause: int, tval: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pemu.accel.tcg.code_cache import CodeCache, fingerprint
+from pemu.accel.tcg.cpu_exec import Tb
 from pemu.target.riscv import (
     insn_rva,
     insn_rvc,
@@ -98,14 +99,30 @@ class Translator:
             got = self._decoded[word] = (insn, insn.extract(word) if insn else None)
         return got
 
-    def translate(self, cpu: Any, vpc: int, ppc: int, fs_on: bool):
-        """Returns ((fn, count, pcs), physical pages) for the block at vpc.
+    def translate(self, cpu: Any, vpc: int, ppc: int, fs_on: bool, single: bool = False):
+        """Returns (Tb, physical pages) for the block at vpc (one instruction if `single`)."""
+        block, pcs, pages = self.build_ir(cpu, vpc, ppc, fs_on, 1 if single else None)
+        src, helpers = python_backend.generate(TARGET, block,
+                                               loops=self.tier == 1 and not single)
+        self.globals.update(helpers)
+        ns: dict = {}
+        exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
+        fn = ns["tb"]
+        fn.source = src
+        if self.keep_ir:
+            fn.ir = block.dump()
+        return Tb(fn, len(pcs), tuple(pcs), (vpc, ppc, fs_on)), pages
+
+    def build_ir(self, cpu: Any, vpc: int, ppc: int, fs_on: bool, limit: int | None = None):
+        """The optimised IR of the block at vpc, its instructions' pcs and its
+        physical pages (raises the fetch fault of its first instruction).
 
         In tier 1 a block is a superblock within one page: it follows direct
         jumps and calls (jal) and continues past conditional branches on the
         fall-through path, returning early (a side exit) when one is taken.
         """
-        limit = MAX_BLOCK if self.tier == 1 else 1
+        if limit is None:
+            limit = MAX_BLOCK if self.tier == 1 else 1
         ctx = TransCtx(vpc, fs_on)
         ir = ctx.ir
         pcs: list[int] = []
@@ -164,13 +181,4 @@ class Translator:
             if len(pcs) >= limit or pc & ~0xFFF != page_va:
                 ir.exit(Const(pc))  # a block never leaves its first page
                 break
-        block = optimize.optimize(ir.block)
-        src, helpers = python_backend.generate(TARGET, block, loops=self.tier == 1)
-        self.globals.update(helpers)
-        ns: dict = {}
-        exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
-        fn = ns["tb"]
-        fn.source = src
-        if self.keep_ir:
-            fn.ir = block.dump()
-        return (fn, len(pcs), tuple(pcs)), pages
+        return optimize.optimize(ir.block), pcs, pages
