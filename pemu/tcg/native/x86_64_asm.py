@@ -172,7 +172,9 @@ class Asm:
     # --- arithmetic ------------------------------------------------------------------------
     def alu(self, name: str, dst: Reg | Mem, src: Reg | Mem | int, w: bool = True) -> None:
         op_mr, op_rm, digit = ALU[name]
-        if isinstance(src, int):
+        if isinstance(src, Reg):  # (before int: a Reg is an IntEnum)
+            self._rm(bytes([op_mr]), src, dst, w)
+        elif isinstance(src, int):
             if _fits8(src):
                 self._rm(b"\x83", digit, dst, w, imm=struct.pack("<b", src))
             else:
@@ -181,7 +183,7 @@ class Asm:
             assert isinstance(dst, Reg)
             self._rm(bytes([op_rm]), dst, src, w)
         else:
-            self._rm(bytes([op_mr]), src, dst, w)
+            raise TypeError(f"bad ALU operand {src!r}")
 
     def test(self, a: Reg, b: Reg, w: bool = True) -> None:
         self._rm(b"\x85", b, a, w)
