@@ -5,9 +5,11 @@
 follows the native tier's contract for leaving early: when a memory access
 is refused (the fast path would miss) or an op is a helper call the caller
 does not run, the block stops before that instruction with STATUS_PYTHON,
-the result is the instruction's pc and only the instructions before it count
-as retired. Pure ops use `semantics.evaluate`, so this file defines only
-control flow and memory.
+the result is the instruction's pc, only the instructions before it count
+as retired, and what that instruction already did (global writes, stores) is
+undone: it runs again, whole, in the Python tier. Instruction counts are
+positions in the block, as in every backend. Pure ops use
+`semantics.evaluate`, so this file defines only control flow and memory.
 """
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ class Memory(Protocol):
     def load(self, addr: int, size: int) -> bytes | None:
         """The bytes at addr, or None when the fast path would refuse the access."""
 
-    def store(self, addr: int, data: bytes) -> bool:
-        """Write data at addr; False (and nothing written) when refused."""
+    def store(self, addr: int, data: bytes) -> bytes | None:
+        """Write data at addr and return the bytes it replaced; None (and nothing
+        written) when refused."""
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,34 @@ def run(block: Block, spaces: dict[str, MutableSequence[int]], mem: Memory,
         elif isinstance(d, Temp):
             temps[d] = value & M64
 
-    insn, pc, i, ops = -1, block.pc, 0, block.ops
+    # the instruction each op belongs to, by position: as in every backend, a count is
+    # the instruction's place in the block (frontends do not branch over insn_starts)
+    ops, where = block.ops, []
+    insn, pc = -1, block.pc
+    for op in ops:
+        if op.name == "insn_start":
+            insn, pc = insn + 1, op.aux
+        where.append((insn, pc))
+    journal: list[tuple] = []  # what the current instruction changed, to undo
+
+    def leave(insn: int, pc: int) -> Result:
+        for kind, where_, old in reversed(journal):
+            if kind == "g":
+                spaces[where_.space][where_.index] = old
+            else:
+                mem.store(where_, old)
+        return Result(STATUS_PYTHON, pc, max(insn, 0))
+
+    i = 0
     while i < len(ops):
         op = ops[i]
+        insn, pc = where[i]
         i += 1
         name = op.name
+        if isinstance(op.out, Global):
+            journal.append(("g", op.out, get(op.out)))
         if name == "insn_start":
-            insn, pc = insn + 1, op.aux
+            journal.clear()
         elif name in PURE_OPS:
             put(op.out, evaluate(name, tuple(get(a) for a in op.args), op.aux))
         elif name == "br" or name == "brcond" and COMPARE[op.aux](*map(get, op.args)):
@@ -84,14 +108,17 @@ def run(block: Block, spaces: dict[str, MutableSequence[int]], mem: Memory,
         elif name == "ld":
             data = mem.load(get(op.args[0]), op.aux.size)
             if data is None:
-                return Result(STATUS_PYTHON, pc, max(insn, 0))
+                return leave(insn, pc)
             put(op.out, decode(data, op.aux))
         elif name == "st":
-            if not mem.store(get(op.args[1]), encode(get(op.args[0]), op.aux)):
-                return Result(STATUS_PYTHON, pc, max(insn, 0))
+            addr = get(op.args[1])
+            old = mem.store(addr, encode(get(op.args[0]), op.aux))
+            if old is None:
+                return leave(insn, pc)
+            journal.append(("m", addr, old))
         elif name == "call":
             if call is None:
-                return Result(STATUS_PYTHON, pc, max(insn, 0))
+                return leave(insn, pc)
             put(op.out, call(op, [get(a) for a in op.args]) or 0)
     raise ValueError("block ran off its end without an exit")
 

@@ -45,12 +45,13 @@ class TlbMemory:
         host = self._host(self.env.layout.TLB_R, addr, size)
         return None if host is None else ctypes.string_at(host, size)
 
-    def store(self, addr: int, data: bytes) -> bool:
+    def store(self, addr: int, data: bytes) -> bytes | None:
         host = self._host(self.env.layout.TLB_W, addr, len(data))
         if host is None:
-            return False
+            return None
+        old = ctypes.string_at(host, len(data))
         ctypes.memmove(host, data, len(data))
-        return True
+        return old
 
 
 @dataclass(frozen=True)
