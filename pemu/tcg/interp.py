@@ -89,17 +89,18 @@ def run(block: Block, spaces: dict[str, MutableSequence[int]], mem: Memory,
                 mem.store(where_, old)
         return Result(STATUS_PYTHON, pc, max(insn, 0))
 
-    i = 0
+    i, current = 0, -1
     while i < len(ops):
         op = ops[i]
         insn, pc = where[i]
+        if insn != current:  # (a branch may land past an insn_start)
+            current = insn
+            journal.clear()
         i += 1
         name = op.name
         if isinstance(op.out, Global):
             journal.append(("g", op.out, get(op.out)))
-        if name == "insn_start":
-            journal.clear()
-        elif name in PURE_OPS:
+        if name in PURE_OPS:
             put(op.out, evaluate(name, tuple(get(a) for a in op.args), op.aux))
         elif name == "br" or name == "brcond" and COMPARE[op.aux](*map(get, op.args)):
             i = labels[op.label]
