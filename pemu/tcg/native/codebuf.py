@@ -1,0 +1,143 @@
+"""Executable memory for native blocks, and the runtime stubs that enter and leave them.
+
+Memory: one anonymous mapping for blocks (bump allocation, 16-byte aligned;
+`reset()` starts over when it is full, after which every address handed out
+before is invalid: the caller flushes the jump cache and forgets its blocks),
+and one page for the stubs, which `reset()` never touches. The mapping is
+read-write-execute when the host allows it; on a host that refuses RWX
+mappings (W^X policies) it is mapped read-write and switched with mprotect
+around every write, so it is never writable and executable at once.
+
+Stubs (SysV ABI):
+
+    enter(env, code) -> u64      push the callee-saved registers, rbx = env,
+                                 reserve the block frame (FRAME_SIZE bytes of
+                                 temp slots at [rsp]), jump to code
+    leave                        free the frame, pop, ret; blocks reach it with
+                                 `jmp qword [rbx + LEAVE]`, rax holding the
+                                 result (a guest pc)
+
+Blocks chained by jumps share the one frame, so a block may use
+[rsp, rsp + FRAME_SIZE) freely and must not push. The stack is 16-byte aligned
+inside blocks (no block calls anything today; a future call site needs it).
+"""
+from __future__ import annotations
+
+import ctypes
+import mmap
+
+from pemu.tcg.env import Env
+from pemu.tcg.native.x86_64_asm import Asm, Reg
+
+#: bytes of temp slots every block may use at [rsp]
+FRAME_SIZE = 8 * 512
+#: callee-saved registers of the SysV ABI, in push order
+SAVED = (Reg.RBX, Reg.RBP, Reg.R12, Reg.R13, Reg.R14, Reg.R15)
+#: the register that holds the env pointer in every block
+ENV_REG = Reg.RBX
+
+_PAGE = mmap.PAGESIZE
+_RWX = mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC
+
+
+class _Region:
+    """One executable mapping, RWX or toggled RW/RX with mprotect."""
+
+    def __init__(self, size: int) -> None:
+        self.size = (size + _PAGE - 1) & ~(_PAGE - 1)
+        try:
+            self.mem = mmap.mmap(-1, self.size, prot=_RWX)
+            self.wx = False
+        except (OSError, PermissionError):  # W^X host: write, then make executable
+            self.mem = mmap.mmap(-1, self.size, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+            self.wx = True
+        self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
+        if self.wx:
+            self._mprotect = ctypes.CDLL(None, use_errno=True).mprotect
+            self._mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+            self._protect(mmap.PROT_READ | mmap.PROT_EXEC)
+
+    def _protect(self, prot: int) -> None:
+        if self._mprotect(self.addr, self.size, prot) != 0:
+            raise OSError(ctypes.get_errno(), "mprotect of the native code buffer failed")
+
+    def write(self, offset: int, data: bytes) -> None:
+        if self.wx:
+            self._protect(mmap.PROT_READ | mmap.PROT_WRITE)
+        self.mem[offset:offset + len(data)] = data
+        if self.wx:
+            self._protect(mmap.PROT_READ | mmap.PROT_EXEC)
+
+
+def _stubs() -> tuple[bytes, int]:
+    """The enter and leave stubs; returns (code, offset of leave)."""
+    a = Asm()
+    for r in SAVED:
+        a.push(r)
+    # entry rsp = 8 mod 16 (return address); 6 pushes keep it 8 mod 16, so the
+    # frame must be 8 mod 16 for blocks to run with an aligned stack
+    frame = FRAME_SIZE + 8
+    a.alu("sub", Reg.RSP, frame)
+    a.mov(ENV_REG, Reg.RDI)
+    a.jmp_rm(Reg.RSI)
+    while len(a.code) % 16:
+        a.code += b"\xcc"
+    leave = len(a.code)
+    a.alu("add", Reg.RSP, frame)
+    for r in reversed(SAVED):
+        a.pop(r)
+    a.ret()
+    return a.finish(), leave
+
+
+_ENTER_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class CodeBuffer:
+    """Native code memory: allocation of block code, the stubs, and `run`."""
+
+    def __init__(self, size: int = 16 << 20) -> None:
+        self.stubs = _Region(_PAGE)
+        code, leave = _stubs()
+        self.stubs.write(0, code)
+        self.enter_addr = self.stubs.addr
+        self.leave_addr = self.stubs.addr + leave
+        # a CFUNCTYPE call releases the GIL: another thread may set EXIT_REQ meanwhile
+        self._enter = _ENTER_TYPE(self.enter_addr)
+        self.region = _Region(size)
+        self.used = 0
+        self.resets = 0
+
+    @property
+    def wx(self) -> bool:
+        """Whether the host refused RWX memory (code is written through mprotect)."""
+        return self.region.wx
+
+    def install(self, env: Env) -> None:
+        """Point env.LEAVE at this buffer's epilogue (once per env)."""
+        env.leave = self.leave_addr
+
+    def room(self, n: int) -> bool:
+        return self.used + n <= self.region.size
+
+    def add(self, code: bytes) -> int | None:
+        """Copy position-independent code into the buffer; its host address, or None
+        when the buffer is full (the caller then calls `reset()` and tries again)."""
+        start = (self.used + 15) & ~15
+        if start + len(code) > self.region.size:
+            return None
+        self.region.write(start, code)
+        self.used = start + len(code)
+        return self.region.addr + start
+
+    def reset(self) -> None:
+        """Forget every block: their addresses become invalid (flush the JC first)."""
+        self.used = 0
+        self.resets += 1
+
+    def run(self, env_addr: int, code_addr: int) -> int:
+        """Run native code at code_addr on the env at env_addr; the guest pc it returns."""
+        return self._enter(env_addr, code_addr)
+
+
+__all__ = ["ENV_REG", "FRAME_SIZE", "CodeBuffer"]
