@@ -3,8 +3,9 @@ prompt on pemu and on qemu-system-riscv64 in one run (not run by the tests).
 
 Prints, for each emulator, the time to the prompt, their ratio, pemu's guest
 MIPS over the boot, and the host CPU an idle guest uses over 10 s at the
-prompt. pemu is measured twice: with an empty persistent code cache (cold,
-what a first boot costs) and again with the cache that boot left (warm).
+prompt. pemu is measured three times: with an empty persistent code cache
+(cold, what a first boot costs), again with the cache that boot left (warm),
+and warm with the native tier off (`-accel tcg,native=off`: the Python tier).
 Usage: ``python benchmarks/boot.py [--idle-seconds N] [--smp N]``.
 """
 from __future__ import annotations
@@ -82,8 +83,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, PEMU_TB_CACHE=cache, PEMU_STATS="1")
         pemu = [sys.executable, "-m", "pemu.cli.system"] + guest_args(args.smp)
-        for label in ("pemu (cold code cache)", "pemu (warm code cache)"):
-            t, idle, err = boot(pemu, env, args.idle_seconds)
+        runs = [("pemu (cold code cache)", []), ("pemu (warm code cache)", []),
+                ("pemu, Python tier (warm)", ["-accel", "tcg,native=off"])]
+        for label, extra in runs:
+            t, idle, err = boot(pemu + extra, env, args.idle_seconds)
             m = re.search(r"(\d+) guest instructions", err)
             insns = int(m.group(1)) if m else None
             rows.append((label, t, idle, insns))

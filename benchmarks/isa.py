@@ -10,7 +10,9 @@ through sifive_test:
             pemu computes with exact integer arithmetic: the cost of exactness.
 
 Each emulator's start-up time (an image that exits at once) is subtracted.
-Usage: ``python benchmarks/isa.py [--iters N] [--qemu-scale K]``.
+pemu runs each loop twice: Python tier only (`-accel tcg,native=off`) and with
+the native tier. Usage: ``python benchmarks/isa.py [--iters N] [--native-scale K]
+[--qemu-scale K]``.
 """
 from __future__ import annotations
 
@@ -99,9 +101,9 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - t
 
 
-def cmd_pemu(elf: str) -> list[str]:
+def cmd_pemu(elf: str, native: bool = True) -> list[str]:
     return [sys.executable, "-m", "pemu.cli.system", "-M", "virt", "-bios", "none",
-            "-kernel", elf, "-nographic"]
+            "-kernel", elf, "-nographic", "-accel", f"tcg,native={'on' if native else 'off'}"]
 
 
 def cmd_qemu(elf: str) -> list[str]:
@@ -111,7 +113,10 @@ def cmd_qemu(elf: str) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--iters", type=int, default=300_000, help="loop iterations under pemu")
+    ap.add_argument("--iters", type=int, default=1_000_000,
+                    help="loop iterations under pemu's Python tier")
+    ap.add_argument("--native-scale", type=int, default=20,
+                    help="pemu's native tier runs this many times more iterations")
     ap.add_argument("--qemu-scale", type=int, default=100,
                     help="QEMU runs this many times more iterations (it is much faster)")
     args = ap.parse_args()
@@ -119,19 +124,25 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"needs {tool} (apt-get install binutils-riscv64-linux-gnu qemu-system-misc)")
             return 2
-    print(f"{'loop':<10} {'pemu MIPS':>10} {'qemu MIPS':>10} {'qemu/pemu':>10}")
+    print(f"{'loop':<10} {'python MIPS':>12} {'native MIPS':>12} {'qemu MIPS':>10}"
+          f" {'qemu/python':>12} {'qemu/native':>12}")
     with tempfile.TemporaryDirectory() as d:
-        base_p = timed(cmd_pemu(build("int", 0, d)))
-        base_q = timed(cmd_qemu(build("int", 0, d)))
+        empty = build("int", 0, d)
+        base_p = timed(cmd_pemu(empty, False))
+        base_n = timed(cmd_pemu(empty, True))
+        base_q = timed(cmd_qemu(empty))
         for name in ("int", "fp", "fp-exact"):
             per = LOOPS["fp" if name.startswith("fp") else "int"][1]
             n_p = args.iters if name != "fp-exact" else args.iters // 4
-            n_q = n_p * args.qemu_scale
-            tp = max(timed(cmd_pemu(build(name, n_p, d))) - base_p, 1e-6)
+            n_n, n_q = n_p * args.native_scale, n_p * args.qemu_scale
+            tp = max(timed(cmd_pemu(build(name, n_p, d), False)) - base_p, 1e-6)
+            tn = max(timed(cmd_pemu(build(name, n_n, d), True)) - base_n, 1e-6)
             tq = max(timed(cmd_qemu(build(name, n_q, d))) - base_q, 1e-6)
-            mp, mq = n_p * per / tp / 1e6, n_q * per / tq / 1e6
-            print(f"{name:<10} {mp:>10.2f} {mq:>10.1f} {mq / mp:>10.0f}")
-    print(f"(start-up subtracted: pemu {base_p:.2f} s, qemu {base_q:.2f} s)")
+            mp, mn, mq = (n * per / t / 1e6 for n, t in ((n_p, tp), (n_n, tn), (n_q, tq)))
+            print(f"{name:<10} {mp:>12.2f} {mn:>12.2f} {mq:>10.1f} {mq / mp:>12.1f}"
+                  f" {mq / mn:>12.1f}")
+    print(f"(start-up subtracted: pemu {base_p:.2f} s, pemu native {base_n:.2f} s,"
+          f" qemu {base_q:.2f} s)")
     return 0
 
 

@@ -136,7 +136,7 @@ def parse_smp(text: str, machine: str, max_cpus: int,
 # --- -accel / -M accel= ----------------------------------------------------------------
 #: -accel tcg properties pemu acts on: one-insn-per-tb (QEMU 8.1's name for
 #: -singlestep) and thread=single (pemu runs every hart in one thread).
-ACCEL_TCG_PROPS = ("one-insn-per-tb", "thread")
+ACCEL_TCG_PROPS = ("one-insn-per-tb", "thread", "native")
 #: tcg-accel properties QEMU 7.2 has that pemu cannot honour.
 ACCEL_TCG_REFUSED = ("tb-size", "split-wx")
 
@@ -150,7 +150,7 @@ def check_accel_name(name: str, where: str = "") -> None:
 
 
 def parse_accel(text: str) -> dict[str, object]:
-    """-accel tcg[,one-insn-per-tb=on][,thread=single]: machine properties."""
+    """-accel tcg[,one-insn-per-tb=on][,native=on|off][,thread=single]: machine properties."""
     where = f"-accel {text}"
     kv, _ = split_keyvals(text, "accel")
     name = kv.pop("accel", "tcg")
@@ -160,6 +160,8 @@ def parse_accel(text: str) -> dict[str, object]:
         if key == "one-insn-per-tb":
             if parse_bool(where, key, value):
                 props["tier"] = 0
+        elif key == "native":  # pemu's own: hot blocks as host machine code
+            props["native"] = parse_bool(where, key, value)
         elif key == "thread":
             if value == "multi":
                 raise unsupported(where, key, value)

@@ -368,8 +368,11 @@ def _main(argv: list[str]) -> int:
         code = machine.run()
         if os.environ.get("PEMU_STATS"):
             total = sum(c.icount for c in machine.cpus)
+            nt = machine.store.native
+            native = (f", {nt.compiled} compiled to native code ({nt.refused} refused)"
+                      if nt is not None else "")
             sys.stderr.write(f"{PROG}: {total} guest instructions, "
-                             f"{machine.store.translated} blocks translated\n")
+                             f"{machine.store.translated} blocks translated{native}\n")
     finally:
         for chardev in list(machine.chardevs.values()):
             try:

@@ -105,6 +105,8 @@ def parse(argv: list[str], environ: dict[str, str]):
                 raise SystemExit(0)
             if name == "strace":
                 opts.strace = True
+            elif name in ("singlestep", "one-insn-per-tb"):
+                opts.one_insn = True
             continue
         if name not in ARG_OPTS:
             raise UsageError(f"unknown option '{a}'")
@@ -159,6 +161,8 @@ def parse(argv: list[str], environ: dict[str, str]):
         pass_opts += ["-cpu", opts.cpu]
     if opts.strace:
         pass_opts += ["-strace"]
+    if opts.one_insn:
+        pass_opts += ["-one-insn-per-tb"]
     if opts.log_items - {"strace"}:
         pass_opts += ["-d", ",".join(sorted(opts.log_items - {"strace"}))]
     if opts.log_file:

@@ -46,6 +46,7 @@ class UserCpu(RiscvCpu):
         self.mem = mem
         self.thread = thread  # the GuestThread that runs this hart
         super().__init__(mem, 0, _Ram(mem))  # type: ignore[arg-type]
+        mem.envs.append(self.env)
         self.priv = 0
         self.mstatus |= FS  # FP usable from the start, as Linux sets it up
         self.mcounteren = self.scounteren = 7  # rdcycle/rdtime/rdinstret allowed
@@ -66,12 +67,17 @@ class UserCpu(RiscvCpu):
     def flush_tlb(self) -> None:
         for d in (self.tlb_r, self.tlb_w, self.tlb_x, self.jc):
             d.clear()
+        for env in self.mem.envs:
+            env.tlb_flush()
+            env.jc_flush()
 
     def flush_write_tlb(self) -> None:
         pass  # CodePages.add drops the one entry that matters
 
     def flush_jump_cache(self) -> None:
         self.jc.clear()
+        for env in self.mem.envs:
+            env.jc_flush()
 
     def read_mstatus(self) -> int:
         return self.mstatus | FS
@@ -93,6 +99,8 @@ class UserCpu(RiscvCpu):
 
     def load_slow(self, va: int, size: int, signed: int) -> int:
         self._check(va, size, PROT_READ, LOAD_PAGE_FAULT)
+        if va >> 12 in self.tlb_r:  # refill the native TLB from the authority
+            self.env.tlb_set(False, va >> 12, self.ram_host)
         v = int.from_bytes(self.mem.buf[va:va + size], "little")
         if signed and v >> (8 * size - 1):
             v -= 1 << (8 * size)
@@ -101,6 +109,8 @@ class UserCpu(RiscvCpu):
     def store_slow(self, va: int, size: int, value: int) -> None:
         self._check(va, size, PROT_WRITE, STORE_PAGE_FAULT)
         mem = self.mem
+        if va >> 12 in self.tlb_w:
+            self.env.tlb_set(True, va >> 12, self.ram_host)
         mem.buf[va:va + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
         for p in {va >> 12, (va + size - 1) >> 12}:
             if p in mem.code_pages:

@@ -59,13 +59,16 @@ class CodePages(set):
     """Pages holding translated code: adding one removes its write-TLB entry
     so stores to it reach `store_slow`, which invalidates the blocks."""
 
-    def __init__(self, tlb_w: dict) -> None:
+    def __init__(self, tlb_w: dict, envs: list) -> None:
         super().__init__()
         self.tlb_w = tlb_w
+        self.envs = envs
 
     def add(self, page: int) -> None:
         super().add(page)
         self.tlb_w.pop(page, None)
+        for env in self.envs:
+            env.tlb_drop(page)
 
 
 class GuestMemory:
@@ -79,7 +82,10 @@ class GuestMemory:
         self.tlb_w: dict[int, int] = {}
         self.tlb_x: dict[int, int] = {}
         self.jc: dict[int, tuple] = {}
-        self.code_pages = CodePages(self.tlb_w)
+        #: every hart's env (pemu/tcg/env.py): their native TLBs hold a subset
+        #: of tlb_r/tlb_w, so whatever leaves those dicts leaves them too
+        self.envs: list = []
+        self.code_pages = CodePages(self.tlb_w, self.envs)
         self.code_write_hook: Callable[[int, int], None] = lambda page, addr=0: None
         self.lock = threading.RLock()  # atomics (AMO, SC) and futexes
         self.brk_start = self.brk_cur = 0
@@ -128,6 +134,12 @@ class GuestMemory:
             else:
                 for p in range(first, last + 1):
                     tlb.pop(p, None)
+        for env in self.envs:
+            if last - first > 64:
+                env.tlb_flush()
+            else:
+                for p in range(first, last + 1):
+                    env.tlb_drop(p)
         if self.tbs is not None:
             for p in [p for p in self.tbs.by_page.copy() if first <= p <= last]:
                 self.tbs.invalidate_page(p)

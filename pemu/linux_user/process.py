@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 from pemu.accel.tcg.code_cache import CodeCache
 from pemu.accel.tcg.cpu_exec import TbStore
+from pemu.accel.tcg.native_tier import make_native_tier
 from pemu.linux_user import signals as S
 from pemu.linux_user.elfload import LoadedImage, load_elf
 from pemu.linux_user.memory import PROT_EXEC, PROT_READ, GuestMemory, page_up
 from pemu.linux_user.stack import DEFAULT_STACK_SIZE, setup_stack
 from pemu.linux_user.syscalls import load_all
+from pemu.target.riscv.translate import LAYOUT
 from pemu.target.riscv.translator import CODEGEN_FINGERPRINT, Translator
 
 
@@ -34,6 +36,7 @@ class UserOptions:
     cpu: str | None = None
     argv0: str | None = None
     passthrough: list[str] = field(default_factory=list)  # options to re-use on execve
+    one_insn: bool = False  # -one-insn-per-tb / -singlestep: the reference tier
 
 
 class Process:
@@ -44,7 +47,11 @@ class Process:
         self.host_base = ctypes.addressof(ctypes.c_char.from_buffer(self.mem.buf))
         self.tbs = TbStore(self.mem)  # type: ignore[arg-type]
         self.mem.tbs = self.tbs
-        self.translator = Translator(self.mem.buf, int(os.environ.get("PEMU_TIER", "1")))
+        tier = 0 if opts.one_insn else int(os.environ.get("PEMU_TIER", "1"))
+        if os.environ.get("PEMU_NATIVE", "on") != "off" and tier == 1:
+            # hot blocks as host machine code; PEMU_NATIVE=off keeps the Python tier
+            self.tbs.native = make_native_tier(self.tbs, LAYOUT)
+        self.translator = Translator(self.mem.buf, tier)
         # user-mode blocks get their own (small) persistent cache file
         self.translator.code_cache = CodeCache(tag="user-tb", fingerprint=CODEGEN_FINGERPRINT)
         self.sigactions = [S.SigAction() for _ in range(S.NSIG + 1)]
@@ -135,6 +142,8 @@ class Process:
         cpu.pc = interp.entry if interp else exe.entry
         cpu.x[2] = sp
         self.tbs.cpus = [cpu]
+        if self.tbs.native is not None:
+            self.tbs.native.attach(cpu)
         return t
 
     def _map_sigtramp(self) -> None:

@@ -186,6 +186,7 @@ def native_exec(cpu: Any, budget: int, native: Any) -> None:
     i_icount, i_limit, i_exit, i_status = (lay.ICOUNT // 8, lay.LIMIT // 8, lay.EXIT_REQ // 8,
                                            lay.STATUS // 8)
     enter, hot = native.enter, native.hot
+    jc_set = cpu.env.jc_set
     while True:
         cpu.event = False
         if cpu.irq_check:
@@ -203,6 +204,7 @@ def native_exec(cpu: Any, budget: int, native: Any) -> None:
                     cpu.pc = pc
                     e = store.find(cpu, pc)
                 if e.native:
+                    jc_set(pc, e.native)  # so native blocks chain to it
                     q[i_icount] = cpu.icount
                     q[i_limit] = end
                     q[i_exit] = 0

@@ -11,6 +11,7 @@ import sys
 from typing import Any, ClassVar
 
 from pemu.accel.tcg.cpu_exec import TbStore
+from pemu.accel.tcg.native_tier import make_native_tier
 from pemu.accel.tcg.runner import TcgRunner
 from pemu.core.guest_random import GuestRandom
 from pemu.core.machine import Machine
@@ -26,6 +27,7 @@ from pemu.hw.virtio.virtio_mmio import VirtioMmio
 from pemu.qom import Property, register_type
 from pemu.target.riscv.cpu import RiscvCpu
 from pemu.target.riscv.sstc import SstcTimer
+from pemu.target.riscv.translate import LAYOUT
 from pemu.target.riscv.translator import DEFAULT_OFF, Translator
 
 MiB = 1 << 20
@@ -82,6 +84,7 @@ class VirtMachine(Machine):
     dtb = Property(str, None, "device tree blob to use instead of the generated one (-dtb)")
     dumpdtb = Property(str, None, "write the generated device tree to this file and exit")
     tier = Property(int, 1, "0: one instruction per block (reference interpreter), 1: blocks")
+    native = Property(bool, True, "compile hot blocks to host machine code (tier 2)")
     cpu_disabled = Property(str, ",".join(sorted(DEFAULT_OFF)),
                             "optional ISA extensions switched off, comma separated"
                             " (-cpu rv64,zba=off,svinval=on)")
@@ -119,6 +122,14 @@ class VirtMachine(Machine):
             cpu.ext_off = self.disabled_exts
             cpu.translator = translator
             self.cpus.append(cpu)
+        if self.native and self.tier == 1:
+            self.store.native = make_native_tier(self.store, LAYOUT)
+            if self.store.native is None:
+                print("pemu: no native code generator for this host; running the Python tier",
+                      file=sys.stderr)
+            else:
+                for cpu in self.cpus:
+                    self.store.native.attach(cpu)
         self.accel = TcgRunner(self.cpus, self.clock, self.store)
         self.loop.cpus = self.accel
         for cpu in self.cpus:

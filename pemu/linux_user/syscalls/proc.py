@@ -352,6 +352,8 @@ def _new_thread(t, flags, newsp, ptid, tls, ctid) -> int:
     with proc.lock:
         proc.threads[tid] = nt
         proc.tbs.cpus.append(cpu)
+        if proc.tbs.native is not None:
+            proc.tbs.native.attach(cpu)
     if flags & CLONE_PARENT_SETTID:
         proc.mem.write_u32(ptid, tid)
     if flags & CLONE_CHILD_SETTID:

@@ -471,6 +471,10 @@ class RiscvCpu(CsrMixin):
     def translate_tb(self, pc: int, key: tuple[int, int, bool], single: bool = False):
         return self.translator.translate(self, pc, key[1], key[2], single)
 
+    def tb_ir(self, key: tuple[int, int, bool]):
+        """The optimised IR of the block translated under key (for the native tier)."""
+        return self.translator.build_ir(self, key[0], key[1], key[2])[0]
+
     def fetch16(self, pa: int, va: int) -> int:
         try:
             return self.memory.read(pa, 2)

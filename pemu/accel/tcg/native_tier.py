@@ -1,0 +1,67 @@
+"""Tiering: hot blocks get native code (ISA-independent).
+
+Every block starts in the Python tier. When the Python tier has run a block
+`hot` times, the block is translated again to IR (the guest bytes are the
+same: a write to them would have dropped the block) and handed to the native
+backend; its code address goes on the `Tb` and into the CPU's native jump
+cache, so other native blocks chain to it directly. From then on
+`cpu_exec` enters native code for it (pemu/accel/tcg/cpu_exec.py).
+
+A block the backend cannot compile at all (its first instruction calls a
+helper, say) stays in the Python tier and is not tried again.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pemu.accel.tcg.cpu_exec import Tb
+
+#: runs in the Python tier before a block is compiled natively
+HOT = int(os.environ.get("PEMU_NATIVE_HOT", "16"))
+
+
+class NativeTier:
+    """Owns the native backend and promotes hot blocks to it."""
+
+    def __init__(self, backend: Any, store: Any, hot: int = HOT) -> None:
+        self.backend = backend
+        self.store = store
+        self.hot = max(1, hot)
+        self.enter = backend.buffer.run
+        self.compiled = 0
+        self.refused = 0
+        backend.on_reset = self._forget_all
+
+    def attach(self, cpu: Any) -> None:
+        """Make a CPU's env usable by native code."""
+        self.backend.buffer.install(cpu.env)
+
+    def promote(self, cpu: Any, tb: Tb) -> None:
+        """Compile tb natively (its IR built again from the same guest bytes)."""
+        block = cpu.tb_ir(tb.key)
+        nb = self.backend.compile(block)
+        if nb is None:
+            self.refused += 1
+            return
+        self.compiled += 1
+        tb.native = nb.addr
+        cpu.env.jc_set(tb.pcs[0], nb.addr)
+
+    def _forget_all(self) -> None:
+        """The code buffer is about to be reused: no address may survive."""
+        for tb in self.store.blocks.values():
+            tb.native = 0
+        for c in self.store.cpus:
+            c.env.jc_flush()
+
+
+def make_native_tier(store: Any, layout: Any) -> NativeTier | None:
+    """The native tier for a store, or None where this host has no backend."""
+    from pemu.tcg.native.backend import NativeBackend, available
+    if not available():
+        return None
+    return NativeTier(NativeBackend(layout), store)
+
+
+__all__ = ["HOT", "NativeTier", "make_native_tier"]
