@@ -38,6 +38,9 @@ ENV_REG = Reg.RBX
 
 _PAGE = mmap.PAGESIZE
 _RWX = mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC
+#: a forked guest process (user mode) must not share code with its parent: each
+#: compiles into its own copy of the buffer
+_PRIVATE = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
 
 
 class _Region:
@@ -46,10 +49,11 @@ class _Region:
     def __init__(self, size: int) -> None:
         self.size = (size + _PAGE - 1) & ~(_PAGE - 1)
         try:
-            self.mem = mmap.mmap(-1, self.size, prot=_RWX)
+            self.mem = mmap.mmap(-1, self.size, flags=_PRIVATE, prot=_RWX)
             self.wx = False
         except (OSError, PermissionError):  # W^X host: write, then make executable
-            self.mem = mmap.mmap(-1, self.size, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+            self.mem = mmap.mmap(-1, self.size, flags=_PRIVATE,
+                                 prot=mmap.PROT_READ | mmap.PROT_WRITE)
             self.wx = True
         self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
         if self.wx:
