@@ -102,8 +102,10 @@ class CodeBuffer:
         self.stubs.write(0, code)
         self.enter_addr = self.stubs.addr
         self.leave_addr = self.stubs.addr + leave
-        # a CFUNCTYPE call releases the GIL: another thread may set EXIT_REQ meanwhile
-        self._enter = _ENTER_TYPE(self.enter_addr)
+        #: the enter stub as a ctypes function: `enter(env_addr, code_addr) -> pc`. Hot
+        #: loops call it directly (the `run` method adds a Python call). A CFUNCTYPE
+        #: call releases the GIL: another thread may set EXIT_REQ meanwhile.
+        self.enter = _ENTER_TYPE(self.enter_addr)
         self.region = _Region(size)
         self.used = 0
         self.resets = 0
@@ -137,7 +139,7 @@ class CodeBuffer:
 
     def run(self, env_addr: int, code_addr: int) -> int:
         """Run native code at code_addr on the env at env_addr; the guest pc it returns."""
-        return self._enter(env_addr, code_addr)
+        return self.enter(env_addr, code_addr)
 
 
 __all__ = ["ENV_REG", "FRAME_SIZE", "CodeBuffer"]
