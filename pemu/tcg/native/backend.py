@@ -209,23 +209,28 @@ class _BlockCompiler:
             a.jcc("gtu", self.stub)
         a.alu("add", RSI, Mem(ENV_REG, table + 8, RDX))
         if store:
-            self.low.get(RAX, op.args[0])
+            value = op.args[0]
+            src = self.alloc.loc.get(value)
+            if not isinstance(src, Reg) or mo.big_endian and mo.size > 1:
+                self.low.get(RAX, value)
+                src = RAX
             if mo.big_endian and mo.size > 1:
                 if mo.size == 2:
                     a.shift("rol", RAX, 8, size=2)
                 else:
                     a.bswap(RAX, w=mo.size == 8)
-            a.store(Mem(RSI), RAX, mo.size)
+            a.store(Mem(RSI), src, mo.size)
             return
+        d = self.low.dest(op)
         if mo.big_endian and mo.size > 1:
-            a.movx(RAX, Mem(RSI), False, mo.size)
-            a.bswap(RAX, w=mo.size == 8)
+            a.movx(d, Mem(RSI), False, mo.size)
+            a.bswap(d, w=mo.size == 8)
             if mo.size == 2:
-                a.shift("shr", RAX, 16, size=4)
-            a.movx(RAX, RAX, mo.signed, mo.size)
+                a.shift("shr", d, 16, size=4)
+            a.movx(d, d, mo.signed, mo.size)
         else:
-            a.movx(RAX, Mem(RSI), mo.signed, mo.size)
-        self.low.put(op.out, RAX)
+            a.movx(d, Mem(RSI), mo.signed, mo.size)
+        self.low.put(op.out, d)
 
 
 class NativeBackend:
