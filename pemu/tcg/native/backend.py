@@ -30,9 +30,11 @@ instruction could otherwise leave half done (cut.py).
 """
 from __future__ import annotations
 
+import hashlib
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pemu.tcg.env import JC_MASK, STATUS_CHAIN, STATUS_PYTHON, TLB_MASK, EnvLayout, jc_index
 from pemu.tcg.ir import PURE_OPS, Block, Const, Global, MemOp, Op
@@ -253,6 +255,16 @@ class NativeBackend:
     @staticmethod
     def available() -> bool:
         return available()
+
+    def fingerprint(self) -> str:
+        """What native code bytes depend on: this generator's source, the CPU features
+        it used and the env layout. A persistent code cache keys native code with it."""
+        h = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            h.update(path.read_bytes())
+        h.update(repr((sorted(self.features), self.use_regs, self.layout.counts,
+                       self.layout.size)).encode())
+        return h.hexdigest()[:32]
 
     def assemble(self, block: Block) -> tuple[bytes, cut.Plan] | None:
         """The position-independent code of `block` and its cut plan (None: not even

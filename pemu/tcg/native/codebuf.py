@@ -43,14 +43,16 @@ _RWX = mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC
 class _Region:
     """One executable mapping, RWX or toggled RW/RX with mprotect."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, wx: bool = False) -> None:
         self.size = (size + _PAGE - 1) & ~(_PAGE - 1)
-        try:
-            self.mem = mmap.mmap(-1, self.size, prot=_RWX)
-            self.wx = False
-        except (OSError, PermissionError):  # W^X host: write, then make executable
+        self.wx = wx
+        if not wx:
+            try:
+                self.mem = mmap.mmap(-1, self.size, prot=_RWX)
+            except OSError:  # a W^X host: write, then make executable
+                self.wx = True
+        if self.wx:
             self.mem = mmap.mmap(-1, self.size, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-            self.wx = True
         self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
         if self.wx:
             self._mprotect = ctypes.CDLL(None, use_errno=True).mprotect
@@ -96,8 +98,10 @@ _ENTER_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p
 class CodeBuffer:
     """Native code memory: allocation of block code, the stubs, and `run`."""
 
-    def __init__(self, size: int = 16 << 20) -> None:
-        self.stubs = _Region(_PAGE)
+    def __init__(self, size: int = 16 << 20, wx: bool = False) -> None:
+        """`size` bytes for blocks; `wx` forces the W^X way (used where RWX works too,
+        so that path is tested)."""
+        self.stubs = _Region(_PAGE, wx)
         code, leave = _stubs()
         self.stubs.write(0, code)
         self.enter_addr = self.stubs.addr
@@ -106,7 +110,7 @@ class CodeBuffer:
         #: loops call it directly (the `run` method adds a Python call). A CFUNCTYPE
         #: call releases the GIL: another thread may set EXIT_REQ meanwhile.
         self.enter = _ENTER_TYPE(self.enter_addr)
-        self.region = _Region(size)
+        self.region = _Region(size, wx)
         self.used = 0
         self.resets = 0
 
