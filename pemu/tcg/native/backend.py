@@ -30,13 +30,22 @@ instruction could otherwise leave half done (cut.py).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pemu.tcg.env import JC_MASK, STATUS_CHAIN, STATUS_PYTHON, TLB_MASK, EnvLayout, jc_index
+from pemu.tcg.env import (
+    JC_MASK,
+    STATUS_CHAIN,
+    STATUS_PYTHON,
+    TLB_MASK,
+    Env,
+    EnvLayout,
+    jc_index,
+)
 from pemu.tcg.ir import PURE_OPS, Block, Const, Global, MemOp, Op
 from pemu.tcg.native import cut
 from pemu.tcg.native.alloc import Allocation, TooManyTemps
@@ -48,9 +57,22 @@ RAX, RCX, RDX, RSI, RDI = Reg.RAX, Reg.RCX, Reg.RDX, Reg.RSI, Reg.RDI
 _CPU_FLAGS = {"lzcnt": "abm", "tzcnt": "bmi1", "popcnt": "popcnt"}
 
 
+@functools.cache
 def available() -> bool:
-    """Whether this host can run the native backend's code (x86-64 Linux)."""
-    return platform.machine().lower() in ("x86_64", "amd64") and platform.system() == "Linux"
+    """Whether this host runs the native backend's code: x86-64 Linux where executable
+    memory can be made (checked once by running a two-instruction block)."""
+    if platform.machine().lower() not in ("x86_64", "amd64") or platform.system() != "Linux":
+        return False
+    try:
+        layout = EnvLayout({})
+        env, buf = Env(layout), CodeBuffer(4096)
+        buf.install(env)
+        a = Asm()
+        a.mov_imm(RAX, 0x5EC0DE)
+        a.jmp_rm(Mem(ENV_REG, layout.LEAVE))
+        return buf.run(env.addr, buf.add(a.finish())) == 0x5EC0DE
+    except OSError:
+        return False
 
 
 def host_features() -> frozenset[str]:

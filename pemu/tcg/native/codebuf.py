@@ -5,8 +5,10 @@ Memory: one anonymous mapping for blocks (bump allocation, 16-byte aligned;
 before is invalid: the caller flushes the jump cache and forgets its blocks),
 and one page for the stubs, which `reset()` never touches. The mapping is
 read-write-execute when the host allows it; on a host that refuses RWX
-mappings (W^X policies) it is mapped read-write and switched with mprotect
-around every write, so it is never writable and executable at once.
+mappings (W^X policies) the memory is a memfd mapped twice, writable at one
+address and executable at another, so no page is ever both and nothing
+changes protection under a thread that runs code (blocks may be compiled on
+another thread). `add` and `reset` take a lock for the same reason.
 
 Stubs (SysV ABI):
 
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
+import threading
 
 from pemu.tcg.env import Env
 from pemu.tcg.native.x86_64_asm import Asm, Reg
@@ -38,10 +42,17 @@ ENV_REG = Reg.RBX
 
 _PAGE = mmap.PAGESIZE
 _RWX = mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC
+_libc_mmap = ctypes.CDLL(None, use_errno=True).mmap
+_libc_mmap.restype = ctypes.c_void_p
+_libc_mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long)
+_MAP_FAILED = ctypes.c_void_p(-1).value
 
 
 class _Region:
-    """One executable mapping, RWX or toggled RW/RX with mprotect."""
+    """One executable mapping: RWX, or on a W^X host two views of one memfd, a writable
+    one (`mem`) and an executable one at `addr`, so no page is ever both and nothing
+    changes protection while another thread may be running code in the region."""
 
     def __init__(self, size: int, wx: bool = False) -> None:
         self.size = (size + _PAGE - 1) & ~(_PAGE - 1)
@@ -49,26 +60,24 @@ class _Region:
         if not wx:
             try:
                 self.mem = mmap.mmap(-1, self.size, prot=_RWX)
-            except OSError:  # a W^X host: write, then make executable
+                self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
+                return
+            except OSError:  # a W^X host
                 self.wx = True
-        if self.wx:
-            self.mem = mmap.mmap(-1, self.size, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-        self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
-        if self.wx:
-            self._mprotect = ctypes.CDLL(None, use_errno=True).mprotect
-            self._mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-            self._protect(mmap.PROT_READ | mmap.PROT_EXEC)
-
-    def _protect(self, prot: int) -> None:
-        if self._mprotect(self.addr, self.size, prot) != 0:
-            raise OSError(ctypes.get_errno(), "mprotect of the native code buffer failed")
+        fd = os.memfd_create("pemu-native-code", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(fd, self.size)
+            self.mem = mmap.mmap(fd, self.size)
+            addr = _libc_mmap(None, self.size, mmap.PROT_READ | mmap.PROT_EXEC,
+                              mmap.MAP_SHARED, fd, 0)
+        finally:
+            os.close(fd)  # the mappings keep the memory
+        if addr in (None, _MAP_FAILED):
+            raise OSError(ctypes.get_errno(), "cannot map native code executable")
+        self.addr = addr
 
     def write(self, offset: int, data: bytes) -> None:
-        if self.wx:
-            self._protect(mmap.PROT_READ | mmap.PROT_WRITE)
         self.mem[offset:offset + len(data)] = data
-        if self.wx:
-            self._protect(mmap.PROT_READ | mmap.PROT_EXEC)
 
 
 def _stubs() -> tuple[bytes, int]:
@@ -111,6 +120,7 @@ class CodeBuffer:
         #: call releases the GIL: another thread may set EXIT_REQ meanwhile.
         self.enter = _ENTER_TYPE(self.enter_addr)
         self.region = _Region(size, wx)
+        self.lock = threading.Lock()
         self.used = 0
         self.resets = 0
 
@@ -123,23 +133,22 @@ class CodeBuffer:
         """Point env.LEAVE at this buffer's epilogue (once per env)."""
         env.leave = self.leave_addr
 
-    def room(self, n: int) -> bool:
-        return self.used + n <= self.region.size
-
     def add(self, code: bytes) -> int | None:
         """Copy position-independent code into the buffer; its host address, or None
         when the buffer is full (the caller then calls `reset()` and tries again)."""
-        start = (self.used + 15) & ~15
-        if start + len(code) > self.region.size:
-            return None
+        with self.lock:
+            start = (self.used + 15) & ~15
+            if start + len(code) > self.region.size:
+                return None
+            self.used = start + len(code)
         self.region.write(start, code)
-        self.used = start + len(code)
         return self.region.addr + start
 
     def reset(self) -> None:
         """Forget every block: their addresses become invalid (flush the JC first)."""
-        self.used = 0
-        self.resets += 1
+        with self.lock:
+            self.used = 0
+            self.resets += 1
 
     def run(self, env_addr: int, code_addr: int) -> int:
         """Run native code at code_addr on the env at env_addr; the guest pc it returns."""
