@@ -140,3 +140,57 @@ def test_random_instruction_sequences_match_the_interpreter():
         words = [rng.choice(native if rng.random() < 0.92 else helpers)
                  for _ in range(rng.randrange(2, 10))]
         check(h, translate(words), rng, states=2)
+
+
+class _SlowPath(Exception):
+    pass
+
+
+class _Cpu:
+    """What the Python backend's block functions touch on the CPU."""
+
+    def __init__(self, f):
+        self.icount = 0
+        self.f = f
+
+    def load_slow(self, *args):
+        raise _SlowPath
+
+    store_slow = load_slow
+
+
+def test_native_code_agrees_with_the_python_backend():
+    """On blocks whose accesses all hit, the two tiers leave the same state."""
+    from pemu.target.riscv.translate import TARGET
+    from pemu.target.riscv.trap import Trap
+    from pemu.tcg import python_backend
+    rng = random.Random(13)
+    h = harness()
+    pool = [w for insn in all_insns() for w in words_of(insn, rng, 3)]
+    pool = [w for w in pool if not any(op.name == "call" for op in translate([w]).ops)]
+    vpns = {(BASE >> 12) + p: -BASE for p in range(h.pages)}
+    compared = 0
+    for _ in range(120):
+        block = translate([rng.choice(pool) for _ in range(rng.randrange(1, 10))])
+        nb = h.backend.compile(block)
+        src, helpers = python_backend.generate(TARGET, block, loops=False)
+        ns = {}
+        exec(src, dict(python_backend.RUNTIME, RAM=h.ram, Trap=Trap, **helpers), ns)
+        for _ in range(2):
+            randomise(h, rng)
+            h.env.limit = 0
+            st = h.state()
+            native = h.run_native(nb)
+            h.restore(st)
+            x, cpu = list(h.env.space("X")), _Cpu(list(h.env.space("F")))
+            try:
+                pc = ns["tb"](x, cpu, vpns, vpns)
+            except _SlowPath:
+                assert native.status == STATUS_PYTHON
+                continue
+            x[0] = 0
+            assert (pc, x, cpu.f, bytes(h.ram)) == (native.pc, native.spaces["X"],
+                                                   native.spaces["F"], native.ram)
+            assert cpu.icount == native.icount
+            compared += 1
+    assert compared > 100
