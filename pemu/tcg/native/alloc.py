@@ -27,6 +27,18 @@ MAX_SLOTS = FRAME_SIZE // 8
 Loc = Reg | Mem
 
 
+_ENV_SLOTS: dict[int, Mem] = {}
+
+
+def _env_slot(layout: EnvLayout, g: Global) -> Mem:
+    """The env memory operand of a global (one object per offset)."""
+    off = layout.global_offset(g.space, g.index)
+    m = _ENV_SLOTS.get(off)
+    if m is None:
+        m = _ENV_SLOTS[off] = Mem(ENV_REG, off)
+    return m
+
+
 class TooManyTemps(Exception):
     """The block needs more frame slots than the frame has."""
 
@@ -38,14 +50,19 @@ class Allocation:
         uses: dict[Global, int] = {}
         last: dict[Temp, int] = {}
         for i, op in enumerate(ops):
-            for v in (*op.args, op.out):
-                if isinstance(v, Global):
+            for v in op.args:
+                if type(v) is Global:
                     uses[v] = uses.get(v, 0) + 1
-                elif isinstance(v, Temp):
+                elif type(v) is Temp:
                     last[v] = i
+            v = op.out
+            if type(v) is Global:
+                uses[v] = uses.get(v, 0) + 1
+            elif type(v) is Temp:
+                last[v] = i
         ranked = sorted((g for g, n in uses.items() if n >= 2), key=lambda g: -uses[g])
         for g in uses:
-            self.loc[g] = Mem(ENV_REG, layout.global_offset(g.space, g.index))
+            self.loc[g] = _env_slot(layout, g)
         if use_regs:
             for g, r in zip(ranked, GLOBAL_REGS, strict=False):
                 self.pinned[g] = r
