@@ -76,3 +76,17 @@ def test_fingerprint_follows_features_and_layout():
     assert len({a.fingerprint(), b.fingerprint(), c.fingerprint()}) == 3
     assert a.fingerprint() == NativeBackend(EnvLayout({"X": 32, "F": 32}), a.buffer,
                                             features=frozenset({"lzcnt"})).fingerprint()
+
+
+def test_out_asm_text():
+    import shutil
+
+    from pemu.tcg.env import EnvLayout
+    from pemu.tcg.native.disas import disassemble
+    code, _ = NativeBackend(EnvLayout({"X": 32})).assemble(sample_block())
+    lines = disassemble(code, 0x1000)
+    assert lines[0].startswith("0x0000000000001000:")
+    if shutil.which("objdump"):
+        assert any("jmp QWORD PTR [rbx+" in line for line in lines)
+    else:
+        assert ".byte" in lines[0]
