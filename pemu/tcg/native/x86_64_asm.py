@@ -15,8 +15,8 @@ unless the caller asks for `short=True` (it then knows the distance is small;
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class Reg(IntEnum):
@@ -38,9 +38,9 @@ class Reg(IntEnum):
     R15 = 15
 
 
-@dataclass(frozen=True, slots=True)
-class Mem:
-    """A memory operand [base + index*scale + disp]."""
+class Mem(NamedTuple):
+    """A memory operand [base + index*scale + disp] (a tuple: hashed in C, as the
+    encoding cache keys on it)."""
 
     base: Reg
     disp: int = 0
