@@ -5,10 +5,10 @@
   before the exit may have written (control flow is forward only, so "written
   somewhere earlier in the op list" covers every path to the exit; writing
   back an unchanged value is harmless). The other globals stay in the env.
-- Temps get a register from TEMP_REGS while one is free, else an 8-byte slot
-  of the frame at [rsp]. A temp lives from its first write to its last read
-  in op order, which again covers every forward path; registers and slots are
-  reused once the interval ends.
+- Temps get a register from TEMP_REGS (or a GLOBAL_REGS one no global took)
+  while one is free, else an 8-byte slot of the frame at [rsp]. A temp lives
+  from its first write to its last read in op order, which again covers every
+  forward path; registers and slots are reused once the interval ends.
 
 rax, rcx, rdx, rsi and rdi are never allocated: the lowering uses them as
 scratch (rdx:rax for mul/div, cl for shifts, rsi/rdi for TLB lookups).
@@ -67,7 +67,9 @@ class Allocation:
             for g, r in zip(ranked, GLOBAL_REGS, strict=False):
                 self.pinned[g] = r
                 self.loc[g] = r
-        free_regs = list(TEMP_REGS) if use_regs else []
+        # temps also get the global registers no global took
+        free_regs = ([r for r in GLOBAL_REGS if r not in self.pinned.values()] + list(TEMP_REGS)
+                     if use_regs else [])
         free_slots: list[int] = []
         nslots = 0
         ends: dict[int, list[Temp]] = {}
