@@ -8,8 +8,8 @@ why. Code refers to nothing but rbx and rsp, so it is position-independent
 and can be kept as bytes (the persistent code cache) and placed anywhere.
 
 Registers (alloc.py): rbx env; rbp, r12-r15, r8 the block's most used guest
-globals; r9-r11 temps (then frame slots at [rsp]); rax, rcx, rdx, rsi, rdi
-scratch.
+globals; r9-r11 and any of those left over hold temps (then frame slots at
+[rsp]); rax, rcx, rdx, rsi, rdi scratch.
 
 Layout of a block's code:
 
