@@ -5,10 +5,10 @@
   before the exit may have written (control flow is forward only, so "written
   somewhere earlier in the op list" covers every path to the exit; writing
   back an unchanged value is harmless). The other globals stay in the env.
-- Temps get a register from TEMP_REGS while one is free, else an 8-byte slot
-  of the frame at [rsp]. A temp lives from its first write to its last read
-  in op order, which again covers every forward path; registers and slots are
-  reused once the interval ends.
+- Temps get a register from TEMP_REGS (or a GLOBAL_REGS one no global took)
+  while one is free, else an 8-byte slot of the frame at [rsp]. A temp lives
+  from its first write to its last read in op order, which again covers every
+  forward path; registers and slots are reused once the interval ends.
 
 rax, rcx, rdx, rsi and rdi are never allocated: the lowering uses them as
 scratch (rdx:rax for mul/div, cl for shifts, rsi/rdi for TLB lookups).
@@ -27,6 +27,18 @@ MAX_SLOTS = FRAME_SIZE // 8
 Loc = Reg | Mem
 
 
+_ENV_SLOTS: dict[int, Mem] = {}
+
+
+def _env_slot(layout: EnvLayout, g: Global) -> Mem:
+    """The env memory operand of a global (one object per offset)."""
+    off = layout.global_offset(g.space, g.index)
+    m = _ENV_SLOTS.get(off)
+    if m is None:
+        m = _ENV_SLOTS[off] = Mem(ENV_REG, off)
+    return m
+
+
 class TooManyTemps(Exception):
     """The block needs more frame slots than the frame has."""
 
@@ -38,19 +50,26 @@ class Allocation:
         uses: dict[Global, int] = {}
         last: dict[Temp, int] = {}
         for i, op in enumerate(ops):
-            for v in (*op.args, op.out):
-                if isinstance(v, Global):
+            for v in op.args:
+                if type(v) is Global:
                     uses[v] = uses.get(v, 0) + 1
-                elif isinstance(v, Temp):
+                elif type(v) is Temp:
                     last[v] = i
+            v = op.out
+            if type(v) is Global:
+                uses[v] = uses.get(v, 0) + 1
+            elif type(v) is Temp:
+                last[v] = i
         ranked = sorted((g for g, n in uses.items() if n >= 2), key=lambda g: -uses[g])
         for g in uses:
-            self.loc[g] = Mem(ENV_REG, layout.global_offset(g.space, g.index))
+            self.loc[g] = _env_slot(layout, g)
         if use_regs:
             for g, r in zip(ranked, GLOBAL_REGS, strict=False):
                 self.pinned[g] = r
                 self.loc[g] = r
-        free_regs = list(TEMP_REGS) if use_regs else []
+        # temps also get the global registers no global took
+        free_regs = ([r for r in GLOBAL_REGS if r not in self.pinned.values()] + list(TEMP_REGS)
+                     if use_regs else [])
         free_slots: list[int] = []
         nslots = 0
         ends: dict[int, list[Temp]] = {}

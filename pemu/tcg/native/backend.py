@@ -8,8 +8,8 @@ why. Code refers to nothing but rbx and rsp, so it is position-independent
 and can be kept as bytes (the persistent code cache) and placed anywhere.
 
 Registers (alloc.py): rbx env; rbp, r12-r15, r8 the block's most used guest
-globals; r9-r11 temps (then frame slots at [rsp]); rax, rcx, rdx, rsi, rdi
-scratch.
+globals; r9-r11 and any of those left over hold temps (then frame slots at
+[rsp]); rax, rcx, rdx, rsi, rdi scratch.
 
 Layout of a block's code:
 
@@ -30,11 +30,22 @@ instruction could otherwise leave half done (cut.py).
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from pemu.tcg.env import JC_MASK, STATUS_CHAIN, STATUS_PYTHON, TLB_MASK, EnvLayout, jc_index
+from pemu.tcg.env import (
+    JC_MASK,
+    STATUS_CHAIN,
+    STATUS_PYTHON,
+    TLB_MASK,
+    Env,
+    EnvLayout,
+    jc_index,
+)
 from pemu.tcg.ir import PURE_OPS, Block, Const, Global, MemOp, Op
 from pemu.tcg.native import cut
 from pemu.tcg.native.alloc import Allocation, TooManyTemps
@@ -46,9 +57,22 @@ RAX, RCX, RDX, RSI, RDI = Reg.RAX, Reg.RCX, Reg.RDX, Reg.RSI, Reg.RDI
 _CPU_FLAGS = {"lzcnt": "abm", "tzcnt": "bmi1", "popcnt": "popcnt"}
 
 
+@functools.cache
 def available() -> bool:
-    """Whether this host can run the native backend's code (x86-64 Linux)."""
-    return platform.machine().lower() in ("x86_64", "amd64") and platform.system() == "Linux"
+    """Whether this host runs the native backend's code: x86-64 Linux where executable
+    memory can be made (checked once by running a two-instruction block)."""
+    if platform.machine().lower() not in ("x86_64", "amd64") or platform.system() != "Linux":
+        return False
+    try:
+        layout = EnvLayout({})
+        env, buf = Env(layout), CodeBuffer(4096)
+        buf.install(env)
+        a = Asm()
+        a.mov_imm(RAX, 0x5EC0DE)
+        a.jmp_rm(Mem(ENV_REG, layout.LEAVE))
+        return buf.run(env.addr, buf.add(a.finish())) == 0x5EC0DE
+    except OSError:
+        return False
 
 
 def host_features() -> frozenset[str]:
@@ -209,23 +233,28 @@ class _BlockCompiler:
             a.jcc("gtu", self.stub)
         a.alu("add", RSI, Mem(ENV_REG, table + 8, RDX))
         if store:
-            self.low.get(RAX, op.args[0])
+            value = op.args[0]
+            src = self.alloc.loc.get(value)
+            if not isinstance(src, Reg) or mo.big_endian and mo.size > 1:
+                self.low.get(RAX, value)
+                src = RAX
             if mo.big_endian and mo.size > 1:
                 if mo.size == 2:
                     a.shift("rol", RAX, 8, size=2)
                 else:
                     a.bswap(RAX, w=mo.size == 8)
-            a.store(Mem(RSI), RAX, mo.size)
+            a.store(Mem(RSI), src, mo.size)
             return
+        d = self.low.dest(op)
         if mo.big_endian and mo.size > 1:
-            a.movx(RAX, Mem(RSI), False, mo.size)
-            a.bswap(RAX, w=mo.size == 8)
+            a.movx(d, Mem(RSI), False, mo.size)
+            a.bswap(d, w=mo.size == 8)
             if mo.size == 2:
-                a.shift("shr", RAX, 16, size=4)
-            a.movx(RAX, RAX, mo.signed, mo.size)
+                a.shift("shr", d, 16, size=4)
+            a.movx(d, d, mo.signed, mo.size)
         else:
-            a.movx(RAX, Mem(RSI), mo.signed, mo.size)
-        self.low.put(op.out, RAX)
+            a.movx(d, Mem(RSI), mo.signed, mo.size)
+        self.low.put(op.out, d)
 
 
 class NativeBackend:
@@ -248,6 +277,16 @@ class NativeBackend:
     @staticmethod
     def available() -> bool:
         return available()
+
+    def fingerprint(self) -> str:
+        """What native code bytes depend on: this generator's source, the CPU features
+        it used and the env layout. A persistent code cache keys native code with it."""
+        h = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            h.update(path.read_bytes())
+        h.update(repr((sorted(self.features), self.use_regs, self.layout.counts,
+                       self.layout.size)).encode())
+        return h.hexdigest()[:32]
 
     def assemble(self, block: Block) -> tuple[bytes, cut.Plan] | None:
         """The position-independent code of `block` and its cut plan (None: not even

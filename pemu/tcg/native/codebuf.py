@@ -5,8 +5,10 @@ Memory: one anonymous mapping for blocks (bump allocation, 16-byte aligned;
 before is invalid: the caller flushes the jump cache and forgets its blocks),
 and one page for the stubs, which `reset()` never touches. The mapping is
 read-write-execute when the host allows it; on a host that refuses RWX
-mappings (W^X policies) it is mapped read-write and switched with mprotect
-around every write, so it is never writable and executable at once.
+mappings (W^X policies) the memory is a memfd mapped twice, writable at one
+address and executable at another, so no page is ever both and nothing
+changes protection under a thread that runs code (blocks may be compiled on
+another thread). `add` and `reset` take a lock for the same reason.
 
 Stubs (SysV ABI):
 
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
+import threading
 
 from pemu.tcg.env import Env
 from pemu.tcg.native.x86_64_asm import Asm, Reg
@@ -38,39 +42,45 @@ ENV_REG = Reg.RBX
 
 _PAGE = mmap.PAGESIZE
 _RWX = mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC
-#: a forked guest process (user mode) must not share code with its parent: each
-#: compiles into its own copy of the buffer
-_PRIVATE = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+_libc_mmap = ctypes.CDLL(None, use_errno=True).mmap
+_libc_mmap.restype = ctypes.c_void_p
+_libc_mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long)
+_MAP_FAILED = ctypes.c_void_p(-1).value
 
 
 class _Region:
-    """One executable mapping, RWX or toggled RW/RX with mprotect."""
+    """One executable mapping: RWX, or on a W^X host two views of one memfd, a writable
+    one (`mem`) and an executable one at `addr`, so no page is ever both and nothing
+    changes protection while another thread may be running code in the region."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, wx: bool = False) -> None:
         self.size = (size + _PAGE - 1) & ~(_PAGE - 1)
+        self.wx = wx
+        if not wx:
+            try:
+                # private: a forked guest process (user mode) compiles into its
+                # own copy instead of overwriting its parent's code
+                self.mem = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                                     prot=_RWX)
+                self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
+                return
+            except OSError:  # a W^X host
+                self.wx = True
+        fd = os.memfd_create("pemu-native-code", os.MFD_CLOEXEC)
         try:
-            self.mem = mmap.mmap(-1, self.size, flags=_PRIVATE, prot=_RWX)
-            self.wx = False
-        except (OSError, PermissionError):  # W^X host: write, then make executable
-            self.mem = mmap.mmap(-1, self.size, flags=_PRIVATE,
-                                 prot=mmap.PROT_READ | mmap.PROT_WRITE)
-            self.wx = True
-        self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
-        if self.wx:
-            self._mprotect = ctypes.CDLL(None, use_errno=True).mprotect
-            self._mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-            self._protect(mmap.PROT_READ | mmap.PROT_EXEC)
-
-    def _protect(self, prot: int) -> None:
-        if self._mprotect(self.addr, self.size, prot) != 0:
-            raise OSError(ctypes.get_errno(), "mprotect of the native code buffer failed")
+            os.ftruncate(fd, self.size)
+            self.mem = mmap.mmap(fd, self.size)
+            addr = _libc_mmap(None, self.size, mmap.PROT_READ | mmap.PROT_EXEC,
+                              mmap.MAP_SHARED, fd, 0)
+        finally:
+            os.close(fd)  # the mappings keep the memory
+        if addr in (None, _MAP_FAILED):
+            raise OSError(ctypes.get_errno(), "cannot map native code executable")
+        self.addr = addr
 
     def write(self, offset: int, data: bytes) -> None:
-        if self.wx:
-            self._protect(mmap.PROT_READ | mmap.PROT_WRITE)
         self.mem[offset:offset + len(data)] = data
-        if self.wx:
-            self._protect(mmap.PROT_READ | mmap.PROT_EXEC)
 
 
 def _stubs() -> tuple[bytes, int]:
@@ -100,15 +110,20 @@ _ENTER_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p
 class CodeBuffer:
     """Native code memory: allocation of block code, the stubs, and `run`."""
 
-    def __init__(self, size: int = 16 << 20) -> None:
-        self.stubs = _Region(_PAGE)
+    def __init__(self, size: int = 16 << 20, wx: bool = False) -> None:
+        """`size` bytes for blocks; `wx` forces the W^X way (used where RWX works too,
+        so that path is tested)."""
+        self.stubs = _Region(_PAGE, wx)
         code, leave = _stubs()
         self.stubs.write(0, code)
         self.enter_addr = self.stubs.addr
         self.leave_addr = self.stubs.addr + leave
-        # a CFUNCTYPE call releases the GIL: another thread may set EXIT_REQ meanwhile
-        self._enter = _ENTER_TYPE(self.enter_addr)
-        self.region = _Region(size)
+        #: the enter stub as a ctypes function: `enter(env_addr, code_addr) -> pc`. Hot
+        #: loops call it directly (the `run` method adds a Python call). A CFUNCTYPE
+        #: call releases the GIL: another thread may set EXIT_REQ meanwhile.
+        self.enter = _ENTER_TYPE(self.enter_addr)
+        self.region = _Region(size, wx)
+        self.lock = threading.Lock()
         self.used = 0
         self.resets = 0
 
@@ -121,27 +136,26 @@ class CodeBuffer:
         """Point env.LEAVE at this buffer's epilogue (once per env)."""
         env.leave = self.leave_addr
 
-    def room(self, n: int) -> bool:
-        return self.used + n <= self.region.size
-
     def add(self, code: bytes) -> int | None:
         """Copy position-independent code into the buffer; its host address, or None
         when the buffer is full (the caller then calls `reset()` and tries again)."""
-        start = (self.used + 15) & ~15
-        if start + len(code) > self.region.size:
-            return None
+        with self.lock:
+            start = (self.used + 15) & ~15
+            if start + len(code) > self.region.size:
+                return None
+            self.used = start + len(code)
         self.region.write(start, code)
-        self.used = start + len(code)
         return self.region.addr + start
 
     def reset(self) -> None:
         """Forget every block: their addresses become invalid (flush the JC first)."""
-        self.used = 0
-        self.resets += 1
+        with self.lock:
+            self.used = 0
+            self.resets += 1
 
     def run(self, env_addr: int, code_addr: int) -> int:
         """Run native code at code_addr on the env at env_addr; the guest pc it returns."""
-        return self._enter(env_addr, code_addr)
+        return self.enter(env_addr, code_addr)
 
 
 __all__ = ["ENV_REG", "FRAME_SIZE", "CodeBuffer"]

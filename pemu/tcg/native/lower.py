@@ -1,9 +1,10 @@
 """Lowering of the IR's pure ops to x86-64, one small method per op family.
 
-Each op reads its inputs into scratch registers (or uses a register/memory/
-immediate operand directly), computes in rax and stores rax to the output's
-location (`alloc.py`). Inputs are all read before the output is written, so
-an output may share a location with an input whose life ends at this op.
+Each op computes in its output's register when the output has one (and no
+input still to be read lives there), else in rax, which is then stored to the
+output's location (`alloc.py`); sources are used in place when x86 allows a
+register, memory or imm32 operand. An output may share a location with an
+input whose life ends at this op, so inputs are read before it is written.
 
 Exact semantics are `pemu/tcg/semantics.py`'s; x86 notes:
 - shifts and rotates mask their count to 6 bits, as the IR's b < 64 allows;
@@ -86,20 +87,39 @@ class Lowerer:
 
     def compare(self, a: Value, b: Value) -> None:
         """Flags = a - b."""
-        self.get(RAX, a)
-        self.a.alu("cmp", RAX, self.operand(b))
+        loc = self.alloc.loc.get(a)
+        if not isinstance(loc, Reg):
+            self.get(RAX, a)
+            loc = RAX
+        self.a.alu("cmp", loc, self.operand(b))
+
+    def dest(self, op: Op, avoid: tuple[Value, ...] = ()) -> Reg:
+        """The register to compute op's result in: the output's own register, unless an
+        input still to be read (`avoid`) lives there; else rax."""
+        loc = self.alloc.loc.get(op.out)
+        if isinstance(loc, Reg) and all(self.alloc.loc.get(v) != loc for v in avoid):
+            return loc
+        return RAX
 
     # --- pure ops ----------------------------------------------------------------------
     def pure(self, op: Op) -> None:
         name, args, a = op.name, op.args, self.a
+        d = RAX
         if name == "mov":
-            if isinstance(args[0], Const) and isinstance(self.alloc.loc.get(op.out), Reg):
-                a.mov_imm(self.alloc.loc[op.out], args[0].value)
-                return
-            self.get(RAX, args[0])
-        elif name in ALU_OPS:
-            self.get(RAX, args[0])
-            a.alu(ALU_OPS[name], RAX, self.operand(args[1]))
+            d = self.dest(op)
+            self.get(d, args[0])
+        elif name in ALU_OPS or name == "mul":
+            x, y = args
+            out = self.alloc.loc.get(op.out)
+            if (name not in ("sub",) and isinstance(out, Reg) and self.alloc.loc.get(y) == out
+                    and self.alloc.loc.get(x) != out):
+                x, y = y, x  # commutative: compute in place in y's register
+            d = self.dest(op, (y,))
+            self.get(d, x)
+            if name == "mul":
+                a.imul(d, self.operand(y, imm=False))
+            else:
+                a.alu(ALU_OPS[name], d, self.operand(y))
         elif name in ("andc", "orc", "eqv"):
             self.get(RAX, args[0])
             self.get(RCX, args[1])
@@ -110,36 +130,39 @@ class Lowerer:
                 a.unary("not", RCX)
                 a.alu("and" if name == "andc" else "or", RAX, RCX)
         elif name in ("not", "neg"):
-            self.get(RAX, args[0])
-            a.unary(name, RAX)
-        elif name == "mul":
-            self.get(RAX, args[0])
-            a.imul(RAX, self.operand(args[1], imm=False))
+            d = self.dest(op)
+            self.get(d, args[0])
+            a.unary(name, d)
         elif name in MULH:
             self.mulh(name, args)
         elif name in DIVS:
             self.div(name, args)
         elif name in SHIFTS:
-            self.get(RAX, args[0])
+            if not isinstance(args[1], Const):
+                self.get(RCX, args[1])  # read first: the output may share its register
+            d = self.dest(op)
+            self.get(d, args[0])
             if isinstance(args[1], Const):
-                a.shift(SHIFTS[name], RAX, args[1].value & 63)
+                a.shift(SHIFTS[name], d, args[1].value & 63)
             else:
-                self.get(RCX, args[1])
-                a.shift(SHIFTS[name], RAX)
+                a.shift(SHIFTS[name], d)
         elif name in EXTS:
             signed, size = EXTS[name]
+            d = self.dest(op)
             # from memory this reads only the low bytes of the slot (little-endian)
-            a.movx(RAX, self.operand(args[0], RAX, imm=False), signed, size)
+            a.movx(d, self.operand(args[0], RAX, imm=False), signed, size)
         elif name == "bswap64":
-            self.get(RAX, args[0])
-            a.bswap(RAX)
+            d = self.dest(op)
+            self.get(d, args[0])
+            a.bswap(d)
         elif name in ("clz", "ctz", "ctpop"):
             self.get(RAX, args[0])
             getattr(self, name)()
         elif name == "setcond":
             self.compare(args[0], args[1])
             a.setcc(op.aux, RAX)
-            a.movx(RAX, RAX, False, 1)
+            d = self.dest(op)
+            a.movx(d, RAX, False, 1)
         elif name == "movcond":
             t = self.operand(args[2], RCX, imm=False)
             self.compare(args[0], args[1])
@@ -147,7 +170,7 @@ class Lowerer:
             a.cmov(op.aux, RAX, t)
         else:
             raise NotImplementedError(name)
-        self.put(op.out, RAX)
+        self.put(op.out, d)
 
     def mulh(self, name: str, args: tuple[Value, ...]) -> None:
         self.get(RAX, args[0])

@@ -15,8 +15,8 @@ unless the caller asks for `short=True` (it then knows the distance is small;
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class Reg(IntEnum):
@@ -38,9 +38,9 @@ class Reg(IntEnum):
     R15 = 15
 
 
-@dataclass(frozen=True, slots=True)
-class Mem:
-    """A memory operand [base + index*scale + disp]."""
+class Mem(NamedTuple):
+    """A memory operand [base + index*scale + disp] (a tuple: hashed in C, as the
+    encoding cache keys on it)."""
 
     base: Reg
     disp: int = 0
@@ -83,6 +83,41 @@ def _fits32(v: int) -> bool:
     return -(1 << 31) <= v < (1 << 31)
 
 
+def _encode(opcode: bytes, reg: int, rm: Reg | Mem, w: bool, prefix: bytes,
+            byte_reg: bool) -> bytes:
+    """The bytes of prefix, REX, opcode, ModRM (+SIB, disp): computed once per shape."""
+    rex = 0x40 | (8 if w else 0) | (4 if reg & 8 else 0)
+    if isinstance(rm, Reg):
+        rex |= 1 if rm & 8 else 0
+        tail = bytes([0xC0 | (reg & 7) << 3 | (rm & 7)])
+        # spl/bpl/sil/dil need a REX prefix to be byte registers
+        force = byte_reg and (4 <= rm <= 7 or 4 <= reg <= 7)
+    else:
+        force = byte_reg and 4 <= reg <= 7
+        base, idx, disp = rm.base, rm.index, rm.disp
+        rex |= (1 if base & 8 else 0) | (2 if idx is not None and idx & 8 else 0)
+        if disp == 0 and base & 7 != 5:
+            mod, dbytes = 0, b""
+        elif _fits8(disp):
+            mod, dbytes = 1, struct.pack("<b", disp)
+        else:
+            mod, dbytes = 2, struct.pack("<i", disp)
+        if idx is None and base & 7 != 4:
+            tail = bytes([mod << 6 | (reg & 7) << 3 | (base & 7)]) + dbytes
+        else:
+            assert idx != Reg.RSP, "rsp cannot be an index"
+            ss = {1: 0, 2: 1, 4: 2, 8: 3}[rm.scale]
+            ix = 4 if idx is None else idx & 7
+            tail = bytes([mod << 6 | (reg & 7) << 3 | 4, ss << 6 | ix << 3 | (base & 7)])
+            tail += dbytes
+    rexb = bytes([rex]) if rex != 0x40 or force else b""
+    return prefix + rexb + opcode + tail
+
+
+#: encodings of (opcode, reg, operand, w, prefix, byte_reg) already computed
+_ENCODED: dict[tuple, bytes] = {}
+
+
 class Asm:
     """Appends machine code to `code`; `finish()` resolves label fixups."""
 
@@ -94,32 +129,13 @@ class Asm:
     def _rm(self, opcode: bytes, reg: int, rm: Reg | Mem, w: bool = False,
             prefix: bytes = b"", byte_reg: bool = False, imm: bytes = b"") -> None:
         """prefix, REX, opcode, ModRM (+SIB, disp) for reg field `reg` and operand `rm`."""
-        rex = 0x40 | (8 if w else 0) | (4 if reg & 8 else 0)
-        if isinstance(rm, Reg):
-            rex |= 1 if rm & 8 else 0
-            tail = bytes([0xC0 | (reg & 7) << 3 | (rm & 7)])
-            # spl/bpl/sil/dil need a REX prefix to be byte registers
-            force = byte_reg and (4 <= rm <= 7 or 4 <= reg <= 7)
-        else:
-            force = byte_reg and 4 <= reg <= 7
-            base, idx, disp = rm.base, rm.index, rm.disp
-            rex |= (1 if base & 8 else 0) | (2 if idx is not None and idx & 8 else 0)
-            if disp == 0 and base & 7 != 5:
-                mod, dbytes = 0, b""
-            elif _fits8(disp):
-                mod, dbytes = 1, struct.pack("<b", disp)
-            else:
-                mod, dbytes = 2, struct.pack("<i", disp)
-            if idx is None and base & 7 != 4:
-                tail = bytes([mod << 6 | (reg & 7) << 3 | (base & 7)]) + dbytes
-            else:
-                assert idx != Reg.RSP, "rsp cannot be an index"
-                ss = {1: 0, 2: 1, 4: 2, 8: 3}[rm.scale]
-                ix = 4 if idx is None else idx & 7
-                tail = bytes([mod << 6 | (reg & 7) << 3 | 4, ss << 6 | ix << 3 | (base & 7)])
-                tail += dbytes
-        rexb = bytes([rex]) if rex != 0x40 or force else b""
-        self.code += prefix + rexb + opcode + tail + imm
+        key = (opcode, reg, rm, w, prefix, byte_reg)
+        enc = _ENCODED.get(key)
+        if enc is None:
+            enc = _ENCODED[key] = _encode(opcode, reg, rm, w, prefix, byte_reg)
+        self.code += enc
+        if imm:
+            self.code += imm
 
     # --- moves -----------------------------------------------------------------------------
     def mov(self, dst: Reg | Mem, src: Reg | Mem, w: bool = True) -> None:
