@@ -26,7 +26,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rvgen import D_SPECIALS, DATA_SIZE, INT_SPECIALS, S_SPECIALS, Gen, count  # noqa: E402
+from rvgen import (  # noqa: E402
+    D_SPECIALS,
+    DATA_SIZE,
+    INT_SPECIALS,
+    LOOP_MAX,
+    S_SPECIALS,
+    Gen,
+    count,
+)
 
 AS = "riscv64-linux-gnu-as"
 LD = "riscv64-linux-gnu-ld"
@@ -217,7 +225,7 @@ def source(items: list[str], seed: int) -> str:
             xstores="\n".join(f"    sd x{i}, {8 * i}(x1)" for i in range(2, 32)),
             fstores="\n".join(f"    fsd f{i}, {256 + 8 * i}(x1)" for i in range(32)),
             ndw=len(NAMES), data=data, init_x=init_x, init_f=init_f,
-            logsize=8 * (src.count("\n") + 16)))
+            logsize=8 * (src.count("\n") * LOOP_MAX + 16)))
 
 
 def build(src: str, d: str) -> str:
@@ -231,7 +239,7 @@ def build(src: str, d: str) -> str:
     return elf
 
 
-def run(cmd: list[str], timeout: float = 60) -> list[int]:
+def run(cmd: list[str], timeout: float = 240) -> list[int]:
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, errors="replace",
                        stdin=subprocess.DEVNULL)
     vals = []
@@ -326,14 +334,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-image", type=int, default=12_500)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--tier0", action="store_true", help="pemu -accel tcg,one-insn-per-tb=on")
+    tier = ap.add_mutually_exclusive_group()
+    tier.add_argument("--tier0", action="store_true", help="pemu -accel tcg,one-insn-per-tb=on")
+    tier.add_argument("--python-tier", action="store_true", help="pemu -accel tcg,native=off")
+    tier.add_argument("--native-all", action="store_true",
+                      help="every block as native code before its first run (PEMU_NATIVE_HOT=0)")
     ap.add_argument("--no-shrink", action="store_true")
     args = ap.parse_args(argv)
     missing = available()
     if missing:
         print(missing)
         return 2
-    extra = ("-accel", "tcg,one-insn-per-tb=on") if args.tier0 else ()
+    extra: tuple[str, ...] = ()
+    if args.tier0:
+        extra = ("-accel", "tcg,one-insn-per-tb=on")
+    elif args.python_tier:
+        extra = ("-accel", "tcg,native=off")
+    elif args.native_all:
+        os.environ["PEMU_NATIVE_HOT"] = "0"
+        extra = ("-accel", "tcg,native=on")
     nimg = max(1, -(-args.insns // args.per_image))
     seeds = [args.seed * 100_003 + i for i in range(nimg)]
     t0 = time.time()

@@ -20,8 +20,10 @@ import random
 DATA_SIZE = 1024  # bytes of data area reachable from gp (first half: value pool)
 XREGS = [r for r in range(1, 31) if r not in (3, 4)]
 # no destination to log: stores, branches, traps, CSR writes without rd
-_NO_RD = set("sb sh sw sd fsw fsd c.sw c.sd beq bne blt bge bltu bgeu csrwi ecall ebreak "
-             "c.ebreak .word .hword j".split())
+_NO_RD = set("sb sh sw sd fsw fsd c.sw c.sd beq bne blt bge bltu bgeu bnez csrwi ecall "
+             "ebreak c.ebreak .word .hword j".split())
+#: most passes a generated loop makes (the result log is sized for it)
+LOOP_MAX = 6
 
 # interesting 64-bit integers
 INT_SPECIALS = [0, 1, 2, 3, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF,
@@ -112,8 +114,10 @@ class Gen:
             return self.mem_op()
         if r < 0.72:
             return self.amo_op()
-        if r < 0.78:
+        if r < 0.76:
             return self.branch()
+        if r < 0.78:
+            return self.loop()
         if r < 0.86:
             return self.csr_op()
         if r < 0.91:
@@ -275,6 +279,27 @@ class Gen:
         if self.r.random() < 0.15:
             return f"jal {self.x()}, {lbl}\n{body}\n{lbl}:"
         return f"{self.r.choice(BRANCH)} {self.xs()}, {self.xs()}, {lbl}\n{body}\n{lbl}:"
+
+    def loop(self) -> str:
+        """A counted backward loop of a few passes; sometimes a load in it walks
+        a pointer by 64 MiB a pass, so a later pass leaves RAM and faults."""
+        c, p, s = self.r.sample(XREGS, 3)
+        reserved = {c, p, s}
+        lbl = self._lbl()
+        body: list[str] = []
+        while len(body) < self.r.randint(1, 4):
+            it = self.int_op() if self.r.random() < 0.7 else self.mem_op()
+            words = {w for ln in it.splitlines()
+                     for w in ln.replace(",", " ").replace("(", " ").replace(")", " ").split()}
+            if not words & {f"x{n}" for n in reserved}:
+                body.append(it)
+        head = [f"li x{c}, {self.r.randint(2, LOOP_MAX)}"]
+        if self.r.random() < 0.3:
+            head += [f"mv x{p}, gp", f"li x{s}, 0x4000000"]
+            body.append(f"ld x{self.r.choice([r for r in XREGS if r not in reserved])}, 0(x{p})"
+                        f"\nadd x{p}, x{p}, x{s}")
+        return "\n".join(head + [f"{lbl}:"] + body + [f"addi x{c}, x{c}, -1",
+                                                      f"bnez x{c}, {lbl}"])
 
     def csr_op(self) -> str:
         r = self.r.random()

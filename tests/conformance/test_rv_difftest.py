@@ -1,6 +1,6 @@
 """The differential harness as a test: seeded random RV64GC+Zba/Zbb/Zbs
-streams on pemu (both tiers) and qemu-system-riscv64 must end in the same
-state (rvdiff.py; run it directly for longer campaigns)."""
+streams on pemu (every tier: one-instruction, Python, native) and qemu-system-riscv64
+must end in the same state (rvdiff.py; run it directly for longer campaigns)."""
 from __future__ import annotations
 
 import os
@@ -33,8 +33,15 @@ def _campaign(insns: int, seed: int, extra: tuple[str, ...] = ()) -> None:
 
 
 def test_difftest_tier1() -> None:
-    """10**5 random instructions, translation blocks (the default tier)."""
-    _campaign(100_000, seed=1)
+    """10**5 random instructions, translation blocks in the Python tier."""
+    _campaign(100_000, seed=1, extra=("-accel", "tcg,native=off"))
+
+
+def test_difftest_native(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every block compiled to native code before its first run (loops,
+    faults on later passes, TLB misses and cuts to Python included)."""
+    monkeypatch.setenv("PEMU_NATIVE_HOT", "0")
+    _campaign(50_000, seed=3, extra=("-accel", "tcg,native=on"))
 
 
 def test_difftest_tier0() -> None:

@@ -203,6 +203,10 @@ def native_exec(cpu: Any, budget: int, native: Any) -> None:
                 if e is None:
                     cpu.pc = pc
                     e = store.find(cpu, pc)
+                if not e.native:
+                    e.hits += 1
+                    if e.hits > hot:  # (hot 0: compiled before its first run)
+                        native.promote(cpu, e)
                 if e.native:
                     jc_set(pc, e.native)  # so native blocks chain to it
                     q[i_icount] = cpu.icount
@@ -218,9 +222,6 @@ def native_exec(cpu: Any, budget: int, native: Any) -> None:
                         pc = e.fn(X, cpu, {}, {})
                 else:
                     pc = e.fn(X, cpu, R, W)
-                    e.hits += 1
-                    if e.hits == hot:
-                        native.promote(cpu, e)
                 if cpu.event:
                     break
             cpu.pc = pc
