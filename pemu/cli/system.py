@@ -369,10 +369,13 @@ def _main(argv: list[str]) -> int:
         if os.environ.get("PEMU_STATS"):
             total = sum(c.icount for c in machine.cpus)
             nt = machine.store.native
-            native = (f", {nt.compiled} compiled to native code ({nt.refused} refused)"
+            native = (f", {nt.compiled} compiled to native code ({nt.cached} from the"
+                      f" cache, {nt.refused} refused)"
                       if nt is not None else "")
+            cc = machine.cpus[0].translator.code_cache
             sys.stderr.write(f"{PROG}: {total} guest instructions, "
-                             f"{machine.store.translated} blocks translated{native}\n")
+                             f"{machine.store.translated} blocks translated{native}, "
+                             f"code cache {cc.hits} hits, {cc.misses} misses\n")
     finally:
         for chardev in list(machine.chardevs.values()):
             try:

@@ -16,6 +16,9 @@ tiers copies nothing. Layout (all fields little-endian unsigned 64-bit):
     LEAVE                  host address of the runtime's epilogue: blocks leave
                            with `jmp [env + LEAVE]`, so block code stays
                            position-independent (cacheable as bytes)
+    MISS                   with STATUS_PYTHON: the guest address whose TLB
+                           lookup missed, or all ones (an instruction left to
+                           Python for another reason)
     TLB_R, TLB_W           TLB_ENTRIES entries of (tag, addend): tag is the
                            virtual page number (vaddr >> 12) or TLB_EMPTY;
                            host address = vaddr + addend. Index: vpn & TLB_MASK
@@ -69,6 +72,7 @@ class EnvLayout:
         self.EXIT_REQ = off + 16
         self.STATUS = off + 24
         self.LEAVE = off + 32
+        self.MISS = off + 40
         off += 64  # room for more scalar fields
         self.TLB_R = off
         self.TLB_W = off + 16 * TLB_ENTRIES
@@ -96,6 +100,9 @@ class Env:
         self._empty = b"\xff" * span
         #: TLB contents of the contexts not current (e.g. other privilege levels)
         self._saved: dict[object, bytearray] = {}
+        self._r0, self._w0 = layout.TLB_R // 8, layout.TLB_W // 8
+        #: host address that TLB deltas are relative to (the CPU sets it: RAM's base)
+        self.ram_host = 0
         self._ctx: object = None
         self.tlb_flush()
         self.jc_flush()
@@ -122,6 +129,22 @@ class Env:
     def tlb_set(self, write: bool, vpn: int, addend: int) -> None:
         base = self.layout.TLB_W if write else self.layout.TLB_R
         self._pair.pack_into(self.mem, base + 16 * (vpn & TLB_MASK), vpn, addend & TLB_EMPTY)
+
+    def tlb_refill(self, vaddr: int, tlb_r: dict, tlb_w: dict) -> bool:
+        """After a native TLB miss at vaddr: copy the page's entries from the
+        Python TLB dicts (vpn -> delta from the host address base in
+        `ram_host`); False when that changes nothing (the miss needs Python)."""
+        if vaddr == TLB_EMPTY:
+            return False
+        vpn = vaddr >> 12
+        slot = 2 * (vpn & TLB_MASK)
+        done = False
+        for d, base, write in ((tlb_r, self._r0, False), (tlb_w, self._w0, True)):
+            delta = d.get(vpn)
+            if delta is not None and self.q[base + slot] != vpn:
+                self.tlb_set(write, vpn, self.ram_host + delta)
+                done = True
+        return done
 
     def tlb_drop(self, vpn: int) -> None:
         """Forget page vpn in every context."""

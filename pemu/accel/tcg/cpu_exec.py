@@ -187,6 +187,8 @@ def native_exec(cpu: Any, budget: int, native: Any) -> None:
                                            lay.STATUS // 8)
     enter, hot = native.enter, native.hot
     jc_set = cpu.env.jc_set
+    refill = cpu.env.tlb_refill
+    i_miss = lay.MISS // 8
     while True:
         cpu.event = False
         if cpu.irq_check:
@@ -215,8 +217,12 @@ def native_exec(cpu: Any, budget: int, native: Any) -> None:
                     pc = enter(cpu.env.addr, e.native)
                     cpu.icount = q[i_icount]
                     if q[i_status]:
-                        # an instruction native code leaves to Python: run it
-                        # alone, with empty TLBs so its accesses refill both
+                        # an instruction native code leaves to Python: a TLB
+                        # miss the Python TLB can answer goes back to native
+                        # code; else it runs alone, with empty TLBs so its
+                        # accesses take the slow path and refill both
+                        if refill(q[i_miss], R, W):
+                            continue
                         cpu.pc = pc
                         e = store.find(cpu, pc, single=True)
                         pc = e.fn(X, cpu, {}, {})

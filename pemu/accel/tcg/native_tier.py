@@ -8,7 +8,10 @@ cache, so other native blocks chain to it directly. From then on
 `cpu_exec` enters native code for it (pemu/accel/tcg/cpu_exec.py).
 
 A block the backend cannot compile at all (its first instruction calls a
-helper, say) stays in the Python tier and is not tried again.
+helper, say) stays in the Python tier and is not tried again. Native code
+is position-independent bytes, so it goes into the persistent code cache
+beside the block's Python code (keyed by address, checked against the guest
+bytes): a second boot places it without building IR or compiling.
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ class NativeTier:
         self.enter = backend.buffer.run
         self.compiled = 0
         self.refused = 0
+        self.cached = 0  # of the compiled ones, found in the persistent cache
+        self.fingerprint = backend.fingerprint()
         backend.on_reset = self._forget_all
 
     def attach(self, cpu: Any) -> None:
@@ -39,16 +44,25 @@ class NativeTier:
         self.backend.buffer.install(cpu.env)
 
     def promote(self, cpu: Any, tb: Tb) -> None:
-        """Compile tb natively (its IR built again from the same guest bytes)."""
-        block = cpu.tb_ir(tb.key)
-        nb = self.backend.compile(block)
-        if nb is None:
+        """Compile tb natively (its IR built again from the same guest bytes), or
+        take its code from the persistent cache."""
+        tr = cpu.translator
+        code = tr.cached_native(cpu, tb.key, tb.pcs, self.fingerprint)
+        if code is None:
+            nb = self.backend.compile(cpu.tb_ir(tb.key))
+            code = nb.code if nb is not None else b""
+            tr.remember_native(cpu, tb.key, tb.pcs, code, self.fingerprint)
+            addr = nb.addr if nb is not None else 0
+        else:
+            self.cached += 1
+            addr = self.backend.place(code) if code else 0
+        if not addr:
             self.refused += 1
             tb.hits = -(1 << 62)  # never again
             return
         self.compiled += 1
-        tb.native = nb.addr
-        cpu.env.jc_set(tb.pcs[0], nb.addr)
+        tb.native = addr
+        cpu.env.jc_set(tb.pcs[0], addr)
 
     def _forget_all(self) -> None:
         """The code buffer is about to be reused: no address may survive."""

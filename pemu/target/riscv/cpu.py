@@ -102,6 +102,7 @@ class RiscvCpu(CsrMixin):
             self.x = self.env.space("X")
             self.f = self.env.space("F")
         self.x[:] = self.f[:] = array("Q", bytes(8 * 32))
+        self.env.ram_host = self.ram_host
         self.pc = self.reset_pc
         self.priv = 3
         self.mstatus = XLEN64
@@ -494,7 +495,23 @@ class RiscvCpu(CsrMixin):
         self.resv = va
         return v
 
+    def _amo_ram(self, va: int, size: int) -> int | None:
+        """The RAM offset of an aligned AMO/SC address whose page has a write TLB
+        entry (so it is writable, readable, not watched and holds no code)."""
+        d = self.tlb_w.get(va >> PAGE_BITS)
+        if d is None or va & (size - 1):
+            return None
+        return va + d
+
     def sc(self, va: int, value: int, size: int) -> int:
+        i = self._amo_ram(va, size)
+        if i is not None:  # the fast path: no page walk (most SCs of a boot)
+            if self.resv != va:
+                self.resv = None
+                return 1
+            self.resv = None
+            self.ram.buf[i:i + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+            return 0
         pa = self._amo_addr(va, size)
         if self.resv != va:
             self.resv = None
@@ -506,6 +523,12 @@ class RiscvCpu(CsrMixin):
         return 0
 
     def amo(self, op: str, va: int, src: int, size: int) -> int:
+        i = self._amo_ram(va, size)
+        if i is not None:
+            buf = self.ram.buf
+            new, result = amo_apply(op, int.from_bytes(buf[i:i + size], "little"), src, size)
+            buf[i:i + size] = new.to_bytes(size, "little")
+            return result
         pa = self._amo_addr(va, size)
         if self.watch_pages:
             self.data_trigger(va, size, csr_debug.LOAD | csr_debug.STORE)

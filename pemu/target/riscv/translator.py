@@ -9,6 +9,9 @@ function.
 """
 from __future__ import annotations
 
+import hashlib
+import marshal
+import struct
 from typing import Any
 
 from pemu.accel.tcg.code_cache import CodeCache, fingerprint
@@ -87,6 +90,7 @@ class Translator:
         #: keep each block's optimised IR and source on its function (-d op, out_asm)
         self.keep_ir = False
         self.decoder = build_decoder(frozenset(EXTENSIONS) - disabled)
+        self._decoder_tag = ",".join(sorted(disabled)).encode()
         #: pcs named by some hart's execute trigger (Sdtrig): blocks check them
         self.breakpoints: frozenset[int] = frozenset()
         self._decoded: dict[int, tuple[Any, Any]] = {}
@@ -101,17 +105,104 @@ class Translator:
 
     def translate(self, cpu: Any, vpc: int, ppc: int, fs_on: bool, single: bool = False):
         """Returns (Tb, physical pages) for the block at vpc (one instruction if `single`)."""
+        key = (vpc, ppc, fs_on)
+        warm = self._warm(cpu, vpc, ppc, fs_on, single)
+        if warm is not None:
+            code, pcs = warm
+            ns: dict = {}
+            exec(code, self.globals, ns)
+            return Tb(ns["tb"], len(pcs), pcs, key), {ppc >> 12}
         block, pcs, pages = self.build_ir(cpu, vpc, ppc, fs_on, 1 if single else None)
         src, helpers = python_backend.generate(TARGET, block,
                                                loops=self.tier == 1 and not single)
         self.globals.update(helpers)
-        ns: dict = {}
-        exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
+        ns = {}
+        # (the persistent cache keeps the code by the block's address and bytes,
+        # `_remember`, so a warm run skips the work above, not only compile())
+        code = compile(src, "<tb>", "exec")
+        exec(code, self.globals, ns)
         fn = ns["tb"]
         fn.source = src
         if self.keep_ir:
             fn.ir = block.dump()
-        return Tb(fn, len(pcs), tuple(pcs), (vpc, ppc, fs_on)), pages
+        self._remember(cpu, vpc, ppc, fs_on, single, code, pcs, pages, tuple(helpers))
+        return Tb(fn, len(pcs), tuple(pcs), key), pages
+
+    # --- warm translations: a block's code found by where it is and what bytes it has -----
+    def _warm_key(self, vpc: int, ppc: int, fs_on: bool, single: bool,
+                  native: str = "") -> bytes:
+        return hashlib.blake2b(struct.pack("<QQ??B", vpc, ppc, fs_on, single, self.tier)
+                               + self._decoder_tag + native.encode(), digest_size=16).digest()
+
+    def cached_native(self, cpu: Any, key: tuple, pcs: tuple[int, ...],
+                      fp: str) -> bytes | None:
+        """Native code kept for this block from the same guest bytes (b"": the
+        backend refused it), or None. `fp` is the backend's fingerprint."""
+        if self.breakpoints or any(pc & 0xFFF == 0xFFE for pc in pcs):
+            return None
+        blob = self.code_cache.get_blob(self._warm_key(*key, False, fp))
+        if blob is None:
+            return None
+        try:
+            lo, hi, digest, code = marshal.loads(blob)
+        except (EOFError, ValueError, TypeError):
+            return None
+        span = self._guest_span(cpu, key[1], lo, hi)
+        if span is None or hashlib.blake2b(span, digest_size=16).digest() != digest \
+                or not isinstance(code, bytes):
+            return None
+        return code
+
+    def remember_native(self, cpu: Any, key: tuple, pcs: tuple[int, ...], code: bytes,
+                        fp: str) -> None:
+        if self.breakpoints or any(pc & 0xFFF == 0xFFE for pc in pcs):
+            return  # (a 4-byte instruction there would reach into the next page)
+        lo = min(pc & 0xFFF for pc in pcs)
+        hi = min(max(pc & 0xFFF for pc in pcs) + 4, 4096)
+        span = self._guest_span(cpu, key[1], lo, hi)
+        if span is not None:
+            blob = marshal.dumps((lo, hi, hashlib.blake2b(span, digest_size=16).digest(), code))
+            self.code_cache.put_blob(self._warm_key(*key, False, fp), blob)
+
+    def _guest_span(self, cpu: Any, ppc: int, lo: int, hi: int) -> bytes | None:
+        base = (ppc & ~0xFFF) - cpu.ram_base
+        if not 0 <= base <= cpu.ram_end - cpu.ram_base - 4096:
+            return None  # code outside RAM (the boot ROM): always translated afresh
+        return bytes(cpu.ram.buf[base + lo:base + hi])
+
+    def _warm(self, cpu: Any, vpc: int, ppc: int, fs_on: bool, single: bool):
+        """(code, pcs) of a block translated before from the same guest bytes at the
+        same addresses, or None. Skips decoding, IR, code generation and compile()."""
+        if self.breakpoints or self.keep_ir:
+            return None
+        blob = self.code_cache.get_blob(self._warm_key(vpc, ppc, fs_on, single))
+        self.code_cache.misses += 1  # (undone below on a hit)
+        if blob is None:
+            return None
+        try:
+            lo, hi, digest, code, pcs, helpers = marshal.loads(blob)
+        except (EOFError, ValueError, TypeError):
+            return None
+        span = self._guest_span(cpu, ppc, lo, hi)
+        if span is None or hashlib.blake2b(span, digest_size=16).digest() != digest \
+                or any(h not in self.globals for h in helpers):
+            return None  # other code there now, or a helper this run has not met yet
+        self.code_cache.hits += 1
+        self.code_cache.misses -= 1
+        return code, pcs
+
+    def _remember(self, cpu: Any, vpc: int, ppc: int, fs_on: bool, single: bool, code: Any,
+                  pcs: list[int], pages: set[int], helpers: tuple[str, ...]) -> None:
+        if self.breakpoints or self.keep_ir or pages != {ppc >> 12}:
+            return
+        lo = min(pc & 0xFFF for pc in pcs)
+        hi = min(max(pc & 0xFFF for pc in pcs) + 4, 4096)
+        span = self._guest_span(cpu, ppc, lo, hi)
+        if span is None:
+            return
+        blob = marshal.dumps((lo, hi, hashlib.blake2b(span, digest_size=16).digest(), code,
+                              tuple(pcs), helpers))
+        self.code_cache.put_blob(self._warm_key(vpc, ppc, fs_on, single), blob)
 
     def build_ir(self, cpu: Any, vpc: int, ppc: int, fs_on: bool, limit: int | None = None):
         """The optimised IR of the block at vpc, its instructions' pcs and its

@@ -20,8 +20,9 @@ Layout of a block's code:
              if ICOUNT < LIMIT and EXIT_REQ == 0 and JC[jc_index(pc)].pc == pc:
              jmp JC[...].host, else STATUS = CHAIN, rax = pc, leave
     stubs:   (after the body) one per instruction with a load or store: the
-             TLB miss path, which writes back, adds the instructions before
-             it to ICOUNT, sets STATUS = PYTHON and leaves with its pc
+             TLB miss path, which records the address in MISS, writes back,
+             adds the instructions before it to ICOUNT, sets STATUS = PYTHON
+             and leaves with its pc (a cut leaves the same way, MISS = -1)
 
 Loads and stores look up the inline TLB (env.py): vpn = vaddr >> 12; the entry
 at vpn & TLB_MASK hits when its tag is vpn and the access does not cross the
@@ -37,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pemu.tcg import env as env_module
 from pemu.tcg.env import (
     JC_MASK,
     STATUS_CHAIN,
@@ -126,9 +128,11 @@ class _BlockCompiler:
         for op in self.ops[:plan.end]:
             self.op(op)
         if plan.cut_pc is not None:
+            a.mov_mem_imm(Mem(ENV_REG, self.lay.MISS), -1)  # not a TLB miss
             self.leave_python(plan.ninsns, plan.cut_pc)
         for label, k, pc, wb in self.stubs:
             a.bind(label)
+            a.mov(Mem(ENV_REG, self.lay.MISS), RSI)  # the address that missed
             self.writeback(wb)
             self.leave_python(k, pc, writeback=False)
         return a.finish()
@@ -284,6 +288,7 @@ class NativeBackend:
         h = hashlib.sha256()
         for path in sorted(Path(__file__).parent.glob("*.py")):
             h.update(path.read_bytes())
+        h.update(Path(env_module.__file__).read_bytes())  # the layout's offsets
         h.update(repr((sorted(self.features), self.use_regs, self.layout.counts,
                        self.layout.size)).encode())
         return h.hexdigest()[:32]
