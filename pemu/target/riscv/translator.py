@@ -98,14 +98,17 @@ class Translator:
             got = self._decoded[word] = (insn, insn.extract(word) if insn else None)
         return got
 
-    def translate(self, cpu: Any, vpc: int, ppc: int, fs_on: bool):
+    def translate(self, cpu: Any, vpc: int, ppc: int, fs_on: bool,
+                  max_insns: int | None = None):
         """Returns ((fn, count, pcs), physical pages) for the block at vpc.
+
+        max_insns bounds the block (1: a debugger's single step), whatever the tier.
 
         In tier 1 a block is a superblock within one page: it follows direct
         jumps and calls (jal) and continues past conditional branches on the
         fall-through path, returning early (a side exit) when one is taken.
         """
-        limit = MAX_BLOCK if self.tier == 1 else 1
+        limit = max_insns or (MAX_BLOCK if self.tier == 1 else 1)
         ctx = TransCtx(vpc, fs_on)
         ir = ctx.ir
         pcs: list[int] = []
@@ -165,7 +168,8 @@ class Translator:
                 ir.exit(Const(pc))  # a block never leaves its first page
                 break
         block = optimize.optimize(ir.block)
-        src, helpers = python_backend.generate(TARGET, block, loops=self.tier == 1)
+        loops = self.tier == 1 and max_insns is None
+        src, helpers = python_backend.generate(TARGET, block, loops=loops)
         self.globals.update(helpers)
         ns: dict = {}
         exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
