@@ -72,7 +72,12 @@ class GdbStub:
             if ev.kind == "packet":
                 if self.ack:
                     self.chardev.write(b"+")
-                reply = self.commands.handle(ev.data)
+                try:
+                    reply = self.commands.handle(ev.data)
+                except Exception as e:  # noqa: BLE001 (a stub bug must not end the machine)
+                    sys.stderr.write(f"pemu: gdbstub: error in packet {ev.data[:40]!r}: "
+                                     f"{type(e).__name__}: {e}\n")
+                    reply = "E01"
                 if reply is not None:
                     self.send(reply)
             elif ev.kind == "bad-checksum":

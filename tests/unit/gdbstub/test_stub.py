@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pemu.chardev.base import Chardev
 from pemu.gdbstub import GdbStub
@@ -191,3 +193,20 @@ def test_monitor_commands_and_detach(rig) -> None:
     ask(wire, f"Z0,{BASE:x},4")
     assert ask(wire, "D;1") == ["OK"]
     assert m.loop.runstate == "running" and not m.cpus[0].debugger.breakpoints
+
+
+COMMAND_HEADS = ["?", "g", "G", "p", "P", "m", "M", "X", "c", "C", "s", "S", "Z", "z", "H",
+                 "T", "D", "qSupported:", "qXfer:features:read:", "qXfer:threads:read:",
+                 "qThreadExtraInfo,", "qRcmd,", "vCont;", "vCont?", "qC", "qfThreadInfo",
+                 "qAttached", "QStartNoAckMode", "vMustReplyEmpty", ""]
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=st.sampled_from(COMMAND_HEADS),
+       arg=st.text(alphabet="0123456789abcdefpx,:;=.-}#*$ \x00\xff", max_size=40))
+def test_no_packet_makes_a_command_raise(rig, head, arg) -> None:
+    m, _, stub = rig
+    reply = stub.commands.handle((head + arg).encode("latin-1"))
+    assert reply is None or isinstance(reply, str)
+    m.loop.set_runstate("paused")
