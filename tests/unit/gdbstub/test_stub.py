@@ -37,9 +37,9 @@ class Wire(Chardev):
         return got
 
 
-@pytest.fixture
-def rig():
-    m = VirtMachine(ram_size=16 << 20, bios="none", smp=2)
+@pytest.fixture(params=[1, 0], ids=["blocks", "one-insn-per-tb"])
+def rig(request):
+    m = VirtMachine(ram_size=16 << 20, bios="none", smp=2, tier=request.param)
     for i, word in enumerate(CODE):
         m.memory.write_bytes(BASE + 4 * i, word.to_bytes(4, "little"))
     for cpu in m.cpus:
