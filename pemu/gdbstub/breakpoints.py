@@ -4,8 +4,8 @@ This is the `Debugger` the CPU protocol asks for (target/riscv/debug_access.py):
 translated code stops before an instruction at a breakpoint pc, and the
 softmmu slow path stops before an access that overlaps a watchpoint. A stop
 unwinds the block as a fault does, so the hart's pc is the instruction's;
-`hart_stopped` records it, makes the CPU loop return at once and asks the
-main loop for the "debug" runstate, where the stub reports it.
+`hart_stopped` hands it to the stub (system mode: the machine stops and the
+main loop reports it; user mode: the thread talks to gdb until it resumes).
 """
 from __future__ import annotations
 
@@ -100,9 +100,17 @@ class Breakpoints:
                 cpu.debugger = None
         self.cpus[0].debugger_changed()
 
+    def attach(self, cpu: Any) -> None:
+        """A new hart (a user-mode thread) comes under the debugger."""
+        cpu.debugger = self
+        if cpu not in self.cpus:
+            self.cpus.append(cpu)
+
     def _changed(self) -> None:
         self.breakpoints = frozenset(self.sw | self.hw)
         self.cpus[0].debugger_changed()
+        for cpu in self.cpus:
+            cpu.flush_jump_cache()  # no jump may skip a new breakpoint check
 
     # --- what the harts ask (the Debugger protocol) ------------------------------------
     def watch_hit(self, va: int, size: int, kind: int) -> int | None:
@@ -126,10 +134,6 @@ class Breakpoints:
         wp = None
         if stop.kind == "watch":
             wp = self._watch_at(stop.addr, 1, stop.access)
-        # leave the CPU loop now, before it looks at interrupts: the hart must
-        # stay on the instruction that stopped it (irq_check is set again on resume)
-        cpu.irq_check = False
-        cpu.exit_req = cpu.event = True
         self.on_stop(Stop(cpu, stop.kind, stop.addr, wp))
 
     def stop_reason(self, stop: Stop) -> str:

@@ -55,7 +55,6 @@ class Commands:
 
     def __init__(self, stub: Any) -> None:
         self.stub = stub
-        self.hmp: Any = None
         self.simple: dict[str, Callable[[str], str | None]] = {
             "?": self.query_stop, "g": self.read_regs, "G": self.write_regs,
             "p": self.read_reg, "P": self.write_reg, "m": self.read_mem, "M": self.write_mem,
@@ -182,13 +181,13 @@ class Commands:
 
     def insert_point(self, arg: str) -> str:
         ztype, addr, kind = self._point(arg)
-        if ztype > 4:
-            return ""
+        if ztype > 4 or (ztype > 1 and not self.stub.watchpoints):
+            return ""  # unsupported: gdb falls back (software watchpoints)
         return "OK" if self.stub.points.insert(ztype, addr, kind) else EINVAL
 
     def remove_point(self, arg: str) -> str:
         ztype, addr, kind = self._point(arg)
-        if ztype > 4:
+        if ztype > 4 or (ztype > 1 and not self.stub.watchpoints):
             return ""
         return "OK" if self.stub.points.remove(ztype, addr, kind) else EINVAL
 
@@ -256,11 +255,7 @@ class Commands:
         return "OK" if cpus else EINVAL
 
     def detach(self, arg: str) -> str:
-        self.stub.points.clear()
-        self.stub.waiting = False
-        if not self.stub.loop.running:
-            self.stub.resume()
-            self.stub.waiting = False
+        self.stub.detach()
         return "OK"
 
     def kill(self, arg: str) -> None:
@@ -294,19 +289,15 @@ class Commands:
     def q_next_thread(self, arg: str) -> str:
         return "l"
 
-    def _thread_name(self, cpu: Any) -> str:
-        # QEMU's words: the index and whether the hart waits for an interrupt
-        return f"CPU#{cpu.index} [{'halted ' if cpu.halted else 'running'}]"
-
     def q_thread_extra(self, arg: str) -> str:
         cpus = self.stub.parse_thread(arg)
         if not cpus:
             return EINVAL
-        return self._thread_name(cpus[0]).encode().hex()
+        return self.stub.thread_name(cpus[0]).encode().hex()
 
     def _threads_xml(self) -> str:
         body = "".join(f'<thread id="{self.stub.thread_id(c)}" core="{c.index}">'
-                       f"{self._thread_name(c)}</thread>\n" for c in self.stub.cpus)
+                       f"{self.stub.thread_name(c)}</thread>\n" for c in self.stub.cpus)
         return f'<?xml version="1.0"?>\n<threads>\n{body}</threads>\n'
 
     def q_xfer(self, arg: str) -> str:
@@ -331,15 +322,14 @@ class Commands:
         return ("m" if more else "l") + escape(chunk).decode("latin-1")
 
     def q_rcmd(self, arg: str) -> str:
-        """monitor CMD: run it on pemu's HMP; its output goes to gdb as O packets."""
-        from pemu.monitor.hmp import HmpSession
+        """monitor CMD: the stub's monitor runs it; its output goes to gdb as O packets."""
         try:
             line = bytes.fromhex(arg).decode("utf-8", "replace")
         except ValueError:
             raise BadPacket(arg) from None
-        if self.hmp is None:
-            self.hmp = HmpSession(self.stub.machine)
-        out = self.hmp.run_captured(line)  # QEMU sends the monitor's \r\n line ends
+        out = self.stub.monitor(line)
+        if out is None:
+            return ""  # no monitor here (user mode)
         step = MAX_PACKET // 2 - 1
         for i in range(0, len(out.encode()), step):
             self.stub.send("O" + out.encode()[i:i + step].hex())

@@ -44,6 +44,9 @@ class GdbStub:
         self.multiprocess = False
         self.gdb_features: set[str] = set()
         self.g_cpu = self.c_cpu = self.cpus[0]
+        #: Z2-Z4 are honoured (the softmmu slow path watches the pages)
+        self.watchpoints = True
+        self._hmp: Any = None
         self._pending: Stop | None = None
         self._last = b""
         self._closed = False
@@ -175,6 +178,10 @@ class GdbStub:
 
     def _hart_stopped(self, stop: Stop) -> None:
         """Called from inside the CPU loop: stop soon, from the main loop."""
+        # leave the CPU loop now, before it looks at interrupts: the hart must
+        # stay on the instruction that stopped it (irq_check is set again on resume)
+        stop.cpu.irq_check = False
+        stop.cpu.exit_req = stop.cpu.event = True
         if self._pending is None:
             self._pending = stop
         accel = getattr(self.machine, "accel", None)
@@ -209,6 +216,24 @@ class GdbStub:
         elif event == "SHUTDOWN" and self.waiting and self.connected:
             self.waiting = False
             self.send("W00")  # the machine is going away: the "process" exited
+
+    def thread_name(self, cpu: Any) -> str:
+        # QEMU's words: the index and whether the hart waits for an interrupt
+        return f"CPU#{cpu.index} [{'halted ' if cpu.halted else 'running'}]"
+
+    def monitor(self, line: str) -> str:
+        """qRcmd: one HMP command line; its output with QEMU's \r\n line ends."""
+        from pemu.monitor.hmp import HmpSession
+        if self._hmp is None:
+            self._hmp = HmpSession(self.machine)
+        return self._hmp.run_captured(line)
+
+    def detach(self) -> None:
+        """gdb leaves: every breakpoint goes, the machine runs on."""
+        self.points.clear()
+        if not self.loop.running:
+            self.resume()
+        self.waiting = False
 
     def kill(self) -> None:
         """gdb's kill: end pemu as QEMU does (status 0)."""
