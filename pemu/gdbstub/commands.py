@@ -196,48 +196,48 @@ class Commands:
         if arg:
             self.stub.c_cpu.set_register("pc", _hex_int(arg))
 
-    def cont(self, arg: str) -> None:
+    def cont(self, arg: str, signal: int = 0) -> None:
         self._resume_at(arg)
-        self.stub.resume()
+        self.stub.resume(signal)
         return None
 
     def cont_signal(self, arg: str) -> None:
-        # system mode has no signals to deliver: the signal is dropped, as QEMU does
-        _, _, addr = arg.partition(";")
-        _hex_int(arg.split(";", 1)[0])
-        return self.cont(addr)
+        # the signal goes to the guest in user mode; system mode drops it, as QEMU does
+        sig, _, addr = arg.partition(";")
+        return self.cont(addr, _hex_int(sig))
 
-    def step(self, arg: str) -> str:
+    def step(self, arg: str, signal: int = 0) -> str:
         self._resume_at(arg)
-        return self.stub.step(self.stub.c_cpu)
+        return self.stub.step(self.stub.c_cpu, signal)
 
     def step_signal(self, arg: str) -> str:
-        _, _, addr = arg.partition(";")
-        _hex_int(arg.split(";", 1)[0])
-        return self.step(addr)
+        sig, _, addr = arg.partition(";")
+        return self.step(addr, _hex_int(sig))
 
     def v_cont(self, arg: str) -> str | None:
         """vCont;ACTION[:TID];... (all-stop: a step steps its thread, the others
         stay stopped; any continue resumes the machine)."""
         step_cpu = None
+        step_sig = cont_sig = 0
         resume = False
         for action in arg.split(";"):
             op, _, tid = action.partition(":")
             if not op or op[0] not in "cCsS":
                 raise BadPacket(arg)
-            if op[0] in "CS":
-                _hex_int(op[1:])
+            sig = _hex_int(op[1:]) if op[0] in "CS" else 0
             cpus = self.stub.parse_thread(tid) if tid else list(self.stub.cpus)
             if not cpus:
                 raise BadPacket(arg)
             if op[0] in "sS" and step_cpu is None:
                 step_cpu = cpus[0] if tid else self.stub.c_cpu
+                step_sig = sig
             elif op[0] in "cC":
                 resume = True
+                cont_sig = cont_sig or sig
         if step_cpu is not None:
-            return self.stub.step(step_cpu)
+            return self.stub.step(step_cpu, step_sig)
         if resume:
-            self.stub.resume()
+            self.stub.resume(cont_sig)
         return None
 
     def set_thread(self, arg: str) -> str:

@@ -141,15 +141,16 @@ class GdbStub:
     def stop_reply(self, signal: int, cpu: Any, reason: str = "") -> str:
         return f"T{signal:02x}thread:{self.thread_id(cpu)};{reason}"
 
-    def resume(self) -> None:
-        """Let every hart run; gdb then waits for a stop reply."""
+    def resume(self, signal: int = 0) -> None:
+        """Let every hart run; gdb then waits for a stop reply (system mode
+        has no signals: `signal` is dropped, as QEMU does)."""
         for cpu in self.cpus:
             cpu.irq_check = cpu.event = True
             cpu.exit_req = False
         self.waiting = True
         self.loop.set_runstate("running")
 
-    def step(self, cpu: Any) -> str:
+    def step(self, cpu: Any, signal: int = 0) -> str:
         """Execute one instruction of `cpu` while the others stay stopped; the stop reply."""
         self.points.stepping = True
         try:

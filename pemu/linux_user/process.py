@@ -34,6 +34,7 @@ class UserOptions:
     cpu: str | None = None
     argv0: str | None = None
     passthrough: list[str] = field(default_factory=list)  # options to re-use on execve
+    gdb: str | None = None  # -g PORT|PATH, QEMU_GDB: wait for gdb there
 
 
 class Process:
@@ -62,6 +63,8 @@ class Process:
             from pemu.linux_user.strace import Strace
             self.strace = Strace(self)
         self.main_thread = None
+        #: the gdb connection (pemu/gdbstub/user.py) while one is attached
+        self.gdbstub = None
         self.bugs: set[str] = set()  # syscalls that hit a pemu bug (logged once)
 
     # --- logging ---------------------------------------------------------------------
@@ -179,6 +182,8 @@ class Process:
             pass
 
     def die(self, sig: int) -> None:
+        if self.gdbstub is not None:
+            self.gdbstub.process_killed(sig)
         S.die_with_signal(sig, self.flush)
 
     # --- exit ----------------------------------------------------------------------------
@@ -189,6 +194,8 @@ class Process:
             pass
 
     def exit_group(self, status: int) -> None:
+        if self.gdbstub is not None:
+            self.gdbstub.process_exited(status)
         self.flush()
         if os.environ.get("PEMU_USER_STATS"):
             insns = sum(t.cpu.icount for t in list(self.threads.values()))  # type: ignore
