@@ -208,8 +208,8 @@ def main(argv: list[str] | None = None, arch: str = "riscv64") -> int:
         from pemu.gdbstub.user import UserGdbStub
         try:
             stub = UserGdbStub(proc, opts.gdb)  # waits for gdb, as qemu-user -g does
-        except ValueError as e:
-            sys.stderr.write(f"{PROG}: {e}\n")
+        except ValueError:
+            sys.stderr.write(f"{PROG}: could not open gdbserver on {opts.gdb}\n")
             return 1
         stub.serve(main_thread.cpu, report=False)  # gdb asks '?'; runs when it resumes
     setup_host_signals()

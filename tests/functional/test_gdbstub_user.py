@@ -168,3 +168,14 @@ def test_what_gdb_shows(programs) -> None:
     assert "Program received signal SIGSEGV" in text
     assert "Program terminated with signal SIGSEGV" in text
     assert out == "handled\n" and status == -11
+
+
+def test_a_place_gdb_cannot_reach_is_one_line(programs, tmp_path) -> None:
+    where = str(tmp_path / "no" / "such" / "dir" / "gdb.sock")
+    r = subprocess.run([*PEMU, "-g", where, programs["add"]], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [f"pemu-riscv64: could not open gdbserver on {where}"]
+    r = subprocess.run([*PEMU, programs["add"]], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PYTHONPATH=ROOT, QEMU_GDB=where))
+    assert r.returncode == 1 and "could not open gdbserver" in r.stderr
