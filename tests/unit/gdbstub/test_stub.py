@@ -210,3 +210,27 @@ def test_no_packet_makes_a_command_raise(rig, head, arg) -> None:
     reply = stub.commands.handle((head + arg).encode("latin-1"))
     assert reply is None or isinstance(reply, str)
     m.loop.set_runstate("paused")
+
+
+def test_hardware_breakpoint_and_read_watchpoint(rig) -> None:
+    m, wire, _ = rig
+    ask(wire, "qSupported:multiprocess+;swbreak+;hwbreak+")
+    assert ask(wire, f"Z1,{BASE + 4:x},4") == ["OK"]
+    ask(wire, "c")
+    m.run()
+    assert wire.replies() == ["T05thread:p1.1;hwbreak:;"]
+    assert ask(wire, f"z1,{BASE + 4:x},4") == ["OK"]
+    # nothing reads the data: a read watchpoint stays quiet, an access one fires
+    assert ask(wire, f"Z3,{DATA:x},8") == ["OK"] and ask(wire, f"Z4,{DATA + 4:x},4") == ["OK"]
+    ask(wire, "c")
+    m.loop.exit_code = None  # the first stop ended the previous run
+    m.run()
+    assert wire.replies() == [f"T05thread:p1.1;awatch:{DATA + 4:x};"]
+    assert ask(wire, "Z2,0,0") == ["E22"]  # a zero-length watchpoint is refused
+
+
+def test_kill_ends_pemu_with_status_0(rig, capsys) -> None:
+    m, wire, _ = rig
+    assert ask(wire, "k") == []
+    assert m.loop.exit_code == 0
+    assert "Terminated via GDBstub" in capsys.readouterr().err
