@@ -106,6 +106,7 @@ class GdbStub:
             return
         self._closed = True
         self.points.detach()
+        self.chardev.attach(lambda data: None)  # a chardev:ID outlives its stub
         if self._on_loop_event in self.loop.listeners:
             self.loop.listeners.remove(self._on_loop_event)
         if self.loop.handlers.get("debug") == self._on_debug_request:
