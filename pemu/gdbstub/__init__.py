@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pemu.gdbstub.commands import TARGETS
 from pemu.gdbstub.stub import GdbStub
 
 DEFAULT_DEVICE = "tcp::1234"
@@ -20,7 +21,7 @@ def gdbserver_start(machine: Any, device: str) -> GdbStub | None:
     """Serve gdb on `device`; replaces a previous stub. ValueError if it cannot be opened."""
     from pemu.chardev import create_chardev
 
-    if not machine.cpus or not hasattr(machine.cpus[0], "step_instruction"):
+    if not machine.cpus or getattr(machine.cpus[0], "arch", None) not in TARGETS:
         raise ValueError("gdbstub: this machine's CPUs cannot be debugged")
     old = getattr(machine, "gdbstub", None)
     new_chr = None

@@ -16,6 +16,8 @@ from pemu.gdbstub import riscv_target
 from pemu.gdbstub.packet import MAX_PACKET, escape, unescape
 
 EINVAL, EFAULT = "E22", "E14"
+#: each ISA's target description and register numbering, by the CPU's `arch`
+TARGETS: dict[str, Any] = {"riscv64": riscv_target}
 #: what qSupported announces besides what depends on gdb's own features
 SUPPORTED = (f"PacketSize={MAX_PACKET:x}", "qXfer:features:read+", "qXfer:threads:read+",
              "QStartNoAckMode+", "vContSupported+", "swbreak+", "hwbreak+")
@@ -55,6 +57,7 @@ class Commands:
 
     def __init__(self, stub: Any) -> None:
         self.stub = stub
+        self.target = TARGETS[stub.cpus[0].arch]
         self.simple: dict[str, Callable[[str], str | None]] = {
             "?": self.query_stop, "g": self.read_regs, "G": self.write_regs,
             "p": self.read_reg, "P": self.write_reg, "m": self.read_mem, "M": self.write_mem,
@@ -101,17 +104,17 @@ class Commands:
         return self.stub.stop_reply(5, self.stub.c_cpu)
 
     def _reg_name(self, cpu: Any, regnum: int) -> str | None:
-        return riscv_target.regnum_name(cpu, regnum)
+        return self.target.regnum_name(cpu, regnum)
 
     def read_regs(self, arg: str) -> str:
         cpu = self.stub.g_cpu
-        return "".join(_le_hex(cpu.get_register(self._reg_name(cpu, n)), riscv_target.REG_BYTES)
-                       for n in range(riscv_target.G_REGS))
+        return "".join(_le_hex(cpu.get_register(self._reg_name(cpu, n)), self.target.REG_BYTES)
+                       for n in range(self.target.G_REGS))
 
     def write_regs(self, arg: str) -> str:
         cpu = self.stub.g_cpu
-        width = 2 * riscv_target.REG_BYTES
-        if len(arg) % width or len(arg) > width * riscv_target.G_REGS:
+        width = 2 * self.target.REG_BYTES
+        if len(arg) % width or len(arg) > width * self.target.G_REGS:
             raise BadPacket(arg)
         values = [_from_le_hex(arg[i:i + width]) for i in range(0, len(arg), width)]
         for n, v in enumerate(values):
@@ -123,11 +126,11 @@ class Commands:
         name = self._reg_name(cpu, _hex_int(arg))
         if name is None:
             return EFAULT
-        return _le_hex(cpu.get_register(name), riscv_target.REG_BYTES)
+        return _le_hex(cpu.get_register(name), self.target.REG_BYTES)
 
     def write_reg(self, arg: str) -> str:
         num, sep, value = arg.partition("=")
-        if not sep or len(value) != 2 * riscv_target.REG_BYTES:
+        if not sep or len(value) != 2 * self.target.REG_BYTES:
             raise BadPacket(arg)
         cpu = self.stub.g_cpu
         name = self._reg_name(cpu, _hex_int(num))
@@ -308,7 +311,7 @@ class Commands:
         obj, _, annex, span = parts
         offset, length = _addr_len(span)
         if obj == "features":
-            text = riscv_target.feature_files(self.stub.g_cpu).get(annex)
+            text = self.target.feature_files(self.stub.g_cpu).get(annex)
             if text is None:
                 return "E00"
         elif obj == "threads":
