@@ -24,6 +24,7 @@ import pytest
 GCC = "riscv64-linux-gnu-gcc"
 QEMU = "qemu-system-riscv64"
 PEMU = [sys.executable, "-m", "pemu.cli.system"]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 PROGRAM = """\
 .option norelax
@@ -59,6 +60,49 @@ park:
 counter: .dword 0
 parked: .word 0
 """
+# Sv39 with two 1 GiB leaves, 0x80000000 (identity) and 0x40000000 (an alias of
+# it), then S-mode: gdb reads and writes through the hart's translation.
+PAGING = """\
+.option norelax
+.text
+.globl _start
+_start:
+    li t0, -1
+    csrw pmpaddr0, t0
+    li t0, 0x1f
+    csrw pmpcfg0, t0
+    la t0, root
+    li t1, ((0x80000000 >> 12) << 10) | 0xcf
+    sd t1, 16(t0)
+    sd t1, 8(t0)
+    srli t0, t0, 12
+    li t1, 8 << 60
+    or t0, t0, t1
+    csrw satp, t0
+    sfence.vma
+    li t0, 3 << 11
+    csrc mstatus, t0
+    li t0, 1 << 11
+    csrs mstatus, t0
+    la t0, s_mode
+    csrw mepc, t0
+    mret
+s_mode:
+    la t0, value
+.globl spin
+spin:
+    ld t1, 0(t0)
+    j spin
+.data
+.align 12
+root: .zero 4096
+.globl value
+value: .dword 0x1122334455667788
+"""
+PAGING_SCRIPT = ["break spin", "continue", "p $priv", "p/x $satp", "p/x *(long *)&value",
+                 "p/x *(long *)((long)&value - 0x40000000)",
+                 "set var *(long *)((long)&value - 0x40000000 + 8) = 0x42",
+                 "p/x *(long *)((long)&value + 8)", "x/2gx 0x100000000"]
 LINK = """\
 ENTRY(_start)
 SECTIONS {
@@ -76,21 +120,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def build(d, name: str, source: str) -> str:
+    (d / f"{name}.S").write_text(source)
+    (d / "link.ld").write_text(LINK)
+    elf = d / f"{name}.elf"
+    subprocess.run([GCC, "-nostdlib", "-nostartfiles", "-static", "-no-pie", "-g",
+                    "-march=rv64gc", "-mabi=lp64d", "-T", str(d / "link.ld"),
+                    "-Wl,--no-relax", "-Wl,--build-id=none", "-o", str(elf),
+                    str(d / f"{name}.S")], check=True, capture_output=True)
+    return str(elf)
+
+
 @pytest.fixture(scope="module")
 def program(tmp_path_factory) -> str:
     if shutil.which(GCC) is None:
         pytest.skip(f"{GCC} missing (Debian package gcc-riscv64-linux-gnu)")
     if not gdb_mi.available():
         pytest.skip("gdb-multiarch missing (Debian package gdb-multiarch)")
-    d = tmp_path_factory.mktemp("gdbprog")
-    (d / "prog.S").write_text(PROGRAM)
-    (d / "link.ld").write_text(LINK)
-    elf = d / "prog.elf"
-    subprocess.run([GCC, "-nostdlib", "-nostartfiles", "-static", "-no-pie", "-g",
-                    "-march=rv64gc", "-mabi=lp64d", "-T", str(d / "link.ld"),
-                    "-Wl,--no-relax", "-Wl,--build-id=none", "-o", str(elf), str(d / "prog.S")],
-                   check=True, capture_output=True)
-    return str(elf)
+    return build(tmp_path_factory.mktemp("gdbprog"), "prog", PROGRAM)
 
 
 def _field(record: str, name: str) -> str | None:
@@ -115,8 +162,7 @@ def run_session(emulator: list[str], elf: str, workdir: str) -> dict[str, str]:
     argv = [*emulator, "-M", "virt", "-m", "128M", "-smp", "2", "-bios", "none",
             "-kernel", elf, "-display", "none", "-serial", "null", "-monitor", "none",
             "-qmp", f"unix:{qmp},server=on,wait=off", "-gdb", f"tcp:127.0.0.1:{port}", "-S"]
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
-        os.path.dirname(os.path.abspath(__file__)))))
+    env = dict(os.environ, PYTHONPATH=ROOT)
     emu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, env=env)
     gdb = gdb_mi.GdbMi(elf)
@@ -191,3 +237,34 @@ def test_what_gdb_shows_on_pemu(sessions, program) -> None:
     pc = int(pemu["interrupt_pc"].split("=")[1], 16)
     assert 0x80000000 <= pc < 0x80001000  # somewhere in the running loop
     assert pemu["status_after_detach"] == "running"
+
+
+def batch_session(emulator: list[str], elf: str, commands: list[str]) -> str:
+    """gdb -batch with these commands against one emulator; its transcript."""
+    port = free_port()
+    emu = subprocess.Popen([*emulator, "-M", "virt", "-bios", "none", "-kernel", elf,
+                            "-display", "none", "-serial", "null", "-monitor", "none",
+                            "-gdb", f"tcp:127.0.0.1:{port}", "-S"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=dict(os.environ, PYTHONPATH=ROOT))
+    script = ["set pagination off", "set confirm off", "set tcp connect-timeout 30",
+              f"target remote 127.0.0.1:{port}", *commands]
+    try:
+        gdb = subprocess.run([gdb_mi.GDB, "-batch", "-nx", *(a for c in script
+                                                           for a in ("-ex", c)), elf],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        emu.kill()
+        emu.wait()
+    return (gdb.stdout + gdb.stderr).replace(str(port), "PORT")
+
+
+def test_memory_through_the_mmu_as_qemu(program, tmp_path) -> None:
+    if shutil.which(QEMU) is None:
+        pytest.skip(f"{QEMU} missing (Debian package qemu-system-misc): no oracle")
+    elf = build(tmp_path, "paging", PAGING)
+    pemu = batch_session(PEMU, elf, PAGING_SCRIPT)
+    assert pemu == batch_session([QEMU], elf, PAGING_SCRIPT)
+    assert "= 0x1122334455667788\n$4 = 0x1122334455667788" in pemu  # the alias reads it
+    assert "$5 = 0x42" in pemu                                       # and writes it
+    assert "Cannot access memory at address 0x100000000" in pemu      # unmapped
