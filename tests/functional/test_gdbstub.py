@@ -6,7 +6,8 @@ a running guest, and detach leaving it running (QMP query-status).
 
 The guest is a small bare-metal program (-bios none -kernel prog.elf): hart
 1 parks in WFI, hart 0 waits for that, then loops storing a counter and
-calling a function.
+calling a function. A second program turns on Sv39 paging with an alias
+mapping and drops to S-mode: gdb reads and writes memory through it.
 """
 from __future__ import annotations
 
@@ -260,6 +261,7 @@ def batch_session(emulator: list[str], elf: str, commands: list[str]) -> str:
 
 
 def test_memory_through_the_mmu_as_qemu(program, tmp_path) -> None:
+    # (`program` brings the skips for a missing compiler or gdb)
     if shutil.which(QEMU) is None:
         pytest.skip(f"{QEMU} missing (Debian package qemu-system-misc): no oracle")
     elf = build(tmp_path, "paging", PAGING)
