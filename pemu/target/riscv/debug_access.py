@@ -186,7 +186,7 @@ class DebugAccessMixin:
             (fn, _, _), _ = c.translator.translate(c, pc, key[1], key[2], max_insns=1)
             c.pc = fn(c.x, c, c.tlb_r, c.tlb_w)
         except DebugStop:
-            c.pc = pc  # an Sdtrig-free stop cannot happen while stepping; stay put
+            c.pc = pc  # the debugger suppresses its own stops while it steps: stay put
         except Trap as t:
             c.pc = pc
             c.raise_trap(t)
