@@ -215,9 +215,8 @@ class GdbStub:
                     reason = ""
             self.waiting = False
             self.send(self.stop_reply(signal, self.c_cpu, reason))
-        elif event == "SHUTDOWN" and self.waiting and self.connected:
-            self.waiting = False
-            self.send("W00")  # the machine is going away: the "process" exited
+        # A guest power-off ends pemu: gdb sees the connection close, as with QEMU
+        # (no W packet: the machine is not a process that exited).
 
     def thread_name(self, cpu: Any) -> str:
         # QEMU's words: the index and whether the hart waits for an interrupt

@@ -104,6 +104,16 @@ PAGING_SCRIPT = ["break spin", "continue", "p $priv", "p/x $satp", "p/x *(long *
                  "p/x *(long *)((long)&value - 0x40000000)",
                  "set var *(long *)((long)&value - 0x40000000 + 8) = 0x42",
                  "p/x *(long *)((long)&value + 8)", "x/2gx 0x100000000"]
+POWEROFF = """\
+.option norelax
+.text
+.globl _start
+_start:
+    li t0, 0x100000           # sifive_test: power off
+    li t1, 0x5555
+    sw t1, 0(t0)
+1:  j 1b
+"""
 LINK = """\
 ENTRY(_start)
 SECTIONS {
@@ -270,3 +280,12 @@ def test_memory_through_the_mmu_as_qemu(program, tmp_path) -> None:
     assert "= 0x1122334455667788\n$4 = 0x1122334455667788" in pemu  # the alias reads it
     assert "$5 = 0x42" in pemu                                       # and writes it
     assert "Cannot access memory at address 0x100000000" in pemu      # unmapped
+
+
+def test_guest_power_off_while_gdb_waits_as_qemu(program, tmp_path) -> None:
+    if shutil.which(QEMU) is None:
+        pytest.skip(f"{QEMU} missing (Debian package qemu-system-misc): no oracle")
+    elf = build(tmp_path, "poweroff", POWEROFF)
+    pemu = batch_session(PEMU, elf, ["continue"])
+    assert pemu == batch_session([QEMU], elf, ["continue"])
+    assert "Remote connection closed" in pemu
