@@ -238,7 +238,8 @@ class GdbStub:
 
     def kill(self) -> None:
         """gdb's kill: end pemu as QEMU does (status 0)."""
-        sys.stderr.write("pemu: Terminated via GDBstub\n")
+        # QEMU: "qemu-system-riscv64: QEMU: Terminated via GDBstub"
+        sys.stderr.write(f"pemu-system-{self.cpus[0].arch}: Terminated via GDBstub\n")
         sys.stderr.flush()
         self.loop.quit(0)
 

@@ -134,7 +134,7 @@ class UserGdbStub:
         self._close()
 
     def kill(self) -> None:
-        sys.stderr.write("pemu: Terminated via GDBstub\n")
+        sys.stderr.write(f"pemu-{self.c_cpu.arch}: Terminated via GDBstub\n")
         sys.stderr.flush()
         self.proc.flush()
         os._exit(0)

@@ -233,4 +233,4 @@ def test_kill_ends_pemu_with_status_0(rig, capsys) -> None:
     m, wire, _ = rig
     assert ask(wire, "k") == []
     assert m.loop.exit_code == 0
-    assert "Terminated via GDBstub" in capsys.readouterr().err
+    assert capsys.readouterr().err == "pemu-system-riscv64: Terminated via GDBstub\n"
