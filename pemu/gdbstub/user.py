@@ -201,6 +201,11 @@ class UserGdbStub:
             except OSError:
                 self._close()
 
+    def forked(self) -> None:
+        """In a forked child: the connection and the breakpoints stay with the parent."""
+        self.points.detach()
+        self._close()
+
     def _gone(self) -> None:
         """gdb went away: the program runs on without a debugger (as QEMU's)."""
         self.points.detach()

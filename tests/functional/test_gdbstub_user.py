@@ -82,6 +82,22 @@ int main(void)
     return 0;
 }
 """,
+    "fork": """\
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    if (fork() == 0) {
+        printf("child\\n");
+        return 0;
+    }
+    wait(NULL);
+    printf("parent\\n");
+    return 0;
+}
+""",
 }
 
 SCRIPTS = {
@@ -91,6 +107,8 @@ SCRIPTS = {
             "set can-use-hw-watchpoints 0", "watch total", "continue", "delete", "continue"],
     # a caught signal, a fatal one, the process killed by it
     "signals": ["continue", "p $_siginfo.si_signo", "continue", "p/x $pc", "continue"],
+    # the child runs on without the debugger (its breakpoints go), gdb stays with the parent
+    "fork": ["break main", "continue", "next", "p 1", "continue"],
     "threads": ["break worker", "continue", "info threads", "p *(int *)arg", "delete",
                 "continue"],
 }
