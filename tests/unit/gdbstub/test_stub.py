@@ -234,3 +234,17 @@ def test_kill_ends_pemu_with_status_0(rig, capsys) -> None:
     assert ask(wire, "k") == []
     assert m.loop.exit_code == 0
     assert capsys.readouterr().err == "pemu-system-riscv64: Terminated via GDBstub\n"
+
+
+def test_every_described_register_reads_and_writes_back(rig) -> None:
+    m, wire, stub = rig
+    cpu = m.cpus[0]
+    files = stub.commands.target.feature_files(cpu)
+    regnums = sorted({int(n) for text in files.values()
+                      for n in re.findall(r'regnum="(\d+)"', text)})
+    assert len(regnums) > 100 and regnums[:33] == list(range(33))
+    for n in regnums:
+        (value,) = ask(wire, f"p{n:x}")
+        assert re.fullmatch(r"[0-9a-f]{16}", value), (n, value)
+        # writing back what was read is accepted (or refused for a read-only CSR)
+        assert ask(wire, f"P{n:x}={value}")[0] in ("OK", "E14"), n
