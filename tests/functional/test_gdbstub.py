@@ -188,6 +188,7 @@ def run_session(emulator: list[str], elf: str, workdir: str) -> dict[str, str]:
         rec = gdb.resume("continue")
         r["break_stop"] = f"{_field(rec, 'reason')} thread {_field(rec, 'thread-id')}"
         r["break_pc"] = gdb.cli("p/x $pc")
+        r["registers"] = gdb.cli("info registers ra sp t0 t1 t2 a0 a1 pc mstatus mhartid priv")
         gdb.cli("set var $a0 = 5")
         r["a0"] = gdb.cli("p $a0")
         r["watch"] = gdb.cli("watch *(long *)&counter")
@@ -221,7 +222,8 @@ def sessions(program, tmp_path_factory) -> tuple[dict[str, str], dict[str, str]]
 
 
 # Steps whose text is the same on pemu and QEMU (everything but where Ctrl-C lands).
-SAME = ("connect", "start_pc", "stepi_pc", "x4i", "break", "break_stop", "break_pc", "a0",
+SAME = ("connect", "start_pc", "stepi_pc", "x4i", "break", "break_stop", "break_pc",
+        "registers", "a0",
         "watch", "watch_stop", "watch_pc", "threads", "monitor", "interrupt_stop", "detach",
         "status_after_detach")
 
