@@ -98,10 +98,10 @@ RTC_KEYS = ("base", "clock", "driftfix")
 _COMMON_REFUSED = _refused(
     "numa add-fd set global boot mem-path k audio audiodev fda fdb hdc hdd blockdev "
     "mtdblock sd fsdev virtfs iscsi usbdevice spice rotate vnc netdev nic net tpmdev "
-    "pflash compat fw_cfg parallel debugcon overcommit gdb dfilter action loadvm "
+    "pflash compat fw_cfg parallel debugcon overcommit dfilter action loadvm "
     "option-rom watchdog-action echr incoming chroot runas sandbox readconfig trace "
     "plugin msg dump-vmstate object",
-    "mem-prealloc audio-help usb portrait full-screen preconfig s only-migratable "
+    "mem-prealloc audio-help usb portrait full-screen preconfig only-migratable "
     "async-teardown enable-sync-profile")
 
 RISCV64 = OptionTable("pemu-system-riscv64", [
@@ -145,6 +145,9 @@ RISCV64 = OptionTable("pemu-system-riscv64", [
     Opt("pidfile", "file", "write PID to 'file' (locked, removed at exit)"),
     Opt("daemonize", None, "daemonize after initializing (parent exits once ready)"),
     Opt("S", None, "freeze CPU at startup (use 'c' to start execution)"),
+    Opt("gdb", "dev", "accept a gdb connection on 'dev' (tcp:[host]:port, unix:path,server=on,"
+        " chardev:id)"),
+    Opt("s", None, "shorthand for -gdb tcp::1234"),
     Opt("singlestep", None, "one instruction per translated block"),
     Opt("d", "item1,...", "log items (-d help lists them)"),
     Opt("D", "logfile", "output log to logfile (default stderr)"),
@@ -185,8 +188,8 @@ X86_64 = OptionTable("pemu-system-x86_64", [
     Opt("no-user-config", None, "do not load user configuration (pemu never does)"),
     *_COMMON_REFUSED,
     *_refused("name uuid hda hdb cdrom drive device vga chardev monitor qmp qmp-pretty mon "
-              "bios dtb pidfile d D seed L icount rtc acpitable smbios xen-domid",
-              "snapshot daemonize S singlestep no-shutdown win2k-hack no-fd-bootchk "
+              "bios dtb pidfile d D seed L icount rtc acpitable smbios xen-domid gdb",
+              "s snapshot daemonize S singlestep no-shutdown win2k-hack no-fd-bootchk "
               "no-acpi no-hpet xen-attach xen-domid-restrict"),
 ])
 

@@ -338,6 +338,7 @@ def _main(argv: list[str]) -> int:
     if serial is not None:
         machine.attach_serial(serial)
     _setup_drives(machine, opts)
+    _setup_gdb(machine, opts)
     if opts.has("no-shutdown"):
         def _no_shutdown(reason: str) -> None:
             # QEMU -no-shutdown: a guest power-off stops the machine instead of
@@ -392,6 +393,22 @@ def _setup_chardevs(machine: Any, opts: Options) -> Any:
         return apply_char_options(machine, opts, opts.has("nographic"))
     except ValueError as e:
         raise OptionError(str(e)) from None
+
+
+def _setup_gdb(machine: Any, opts: Options) -> None:
+    """-gdb DEV / -s: the last one given wins, as in QEMU."""
+    from pemu.gdbstub import DEFAULT_DEVICE, gdbserver_start
+    device = None
+    for name, text in opts.items:
+        if name == "gdb":
+            device = text
+        elif name == "s":
+            device = DEFAULT_DEVICE
+    if device is not None:
+        try:
+            gdbserver_start(machine, device)
+        except ValueError as e:
+            raise OptionError(f"could not open gdbserver on device '{device}': {e}") from None
 
 
 def _setup_drives(machine: Any, opts: Options) -> None:

@@ -25,6 +25,7 @@ Options and associated environment variables:
 Argument             Env-variable      Description
 -h                                     print this help
 -help
+-g port              QEMU_GDB          wait gdb connection to 'port'
 -L path              QEMU_LD_PREFIX    set the elf interpreter prefix to 'path'
 -s size              QEMU_STACK_SIZE   set the stack size to 'size' bytes
 -cpu model           QEMU_CPU          select CPU (-cpu help for list)
@@ -77,6 +78,8 @@ def parse(argv: list[str], environ: dict[str, str]):
         opts.stack_size = _parse_size(environ["QEMU_STACK_SIZE"])
     if environ.get("QEMU_CPU"):
         opts.cpu = environ["QEMU_CPU"]
+    if environ.get("QEMU_GDB"):
+        opts.gdb = environ["QEMU_GDB"]
     if environ.get("QEMU_STRACE") is not None:
         opts.strace = True
     if environ.get("QEMU_LOG"):
@@ -145,7 +148,7 @@ def parse(argv: list[str], environ: dict[str, str]):
         elif name == "D":
             opts.log_file = val
         elif name == "g":
-            raise UsageError("-g: the gdbstub is not available in pemu-riscv64 yet")
+            opts.gdb = val
     if "strace" in opts.log_items:
         opts.strace = True
     if i >= len(argv):
@@ -205,6 +208,14 @@ def main(argv: list[str] | None = None, arch: str = "riscv64") -> int:
         sys.stderr.write(f"{PROG}: {prog}: {e.strerror}\n")
         return 1
     sys.stdout.flush()
+    if opts.gdb:
+        from pemu.gdbstub.user import UserGdbStub
+        try:
+            stub = UserGdbStub(proc, opts.gdb)  # waits for gdb, as qemu-user -g does
+        except ValueError:
+            sys.stderr.write(f"{PROG}: could not open gdbserver on {opts.gdb}\n")
+            return 1
+        stub.serve(main_thread.cpu, report=False)  # gdb asks '?'; runs when it resumes
     setup_host_signals()
     proc.run(main_thread)
     return 0  # not reached: run() ends the process

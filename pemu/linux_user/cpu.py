@@ -24,6 +24,7 @@ from pemu.target.riscv.trap import (
     LOAD_PAGE_FAULT,
     STORE_MISALIGNED,
     STORE_PAGE_FAULT,
+    DebugStop,
     Trap,
 )
 
@@ -161,8 +162,28 @@ class UserCpu(RiscvCpu):
         self.store_slow(va, size, new)
         return result
 
+    # --- the debugger's view of memory: the process's mappings ---------------------------
+    def read_memory(self, va: int, length: int) -> bytes | None:
+        try:
+            self.mem.check(va, length, PROT_READ)
+        except Fault:
+            return None
+        return bytes(self.mem.buf[va:va + length])
+
+    def write_memory(self, va: int, data: bytes) -> bool:
+        try:
+            self.mem.check_writable(va, len(data))  # drops translated code there
+        except Fault:
+            return False
+        self.mem.buf[va:va + len(data)] = data
+        return True
+
     # --- traps and signals go to the process --------------------------------------------
     def raise_trap(self, t: Trap) -> None:
+        if isinstance(t, DebugStop):
+            if self.debugger is not None:
+                self.debugger.hart_stopped(self, t)  # gdb, in this thread
+            return
         self.thread.on_trap(self, t)
 
     def kick(self) -> None:

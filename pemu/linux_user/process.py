@@ -37,6 +37,7 @@ class UserOptions:
     argv0: str | None = None
     passthrough: list[str] = field(default_factory=list)  # options to re-use on execve
     one_insn: bool = False  # -one-insn-per-tb / -singlestep: the reference tier
+    gdb: str | None = None  # -g PORT|PATH, QEMU_GDB: wait for gdb there
 
 
 class Process:
@@ -69,6 +70,8 @@ class Process:
             from pemu.linux_user.strace import Strace
             self.strace = Strace(self)
         self.main_thread = None
+        #: the gdb connection (pemu/gdbstub/user.py) while one is attached
+        self.gdbstub = None
         self.bugs: set[str] = set()  # syscalls that hit a pemu bug (logged once)
 
     # --- logging ---------------------------------------------------------------------
@@ -188,6 +191,8 @@ class Process:
             pass
 
     def die(self, sig: int) -> None:
+        if self.gdbstub is not None:
+            self.gdbstub.process_killed(sig)
         S.die_with_signal(sig, self.flush)
 
     # --- exit ----------------------------------------------------------------------------
@@ -198,6 +203,8 @@ class Process:
             pass
 
     def exit_group(self, status: int) -> None:
+        if self.gdbstub is not None:
+            self.gdbstub.process_exited(status)
         self.flush()
         if os.environ.get("PEMU_USER_STATS"):
             insns = sum(t.cpu.icount for t in list(self.threads.values()))  # type: ignore

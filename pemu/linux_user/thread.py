@@ -56,6 +56,8 @@ class GuestThread:
         self.host: threading.Thread | None = None
         self.in_syscall = False
         self.saved_mask: int | None = None  # mask to restore after sigsuspend
+        if proc.gdbstub is not None:
+            proc.gdbstub.attach(self.cpu)  # new threads stop at breakpoints too
 
     # --- the run loop ---------------------------------------------------------------
     def run(self) -> int:
@@ -131,6 +133,8 @@ class GuestThread:
     def force_signal(self, info: S.SigInfo) -> None:
         """A synchronous fault: delivered now; blocked or ignored means death."""
         sig = info.signo
+        if self.proc.gdbstub is not None and not self.proc.gdbstub.report_signal(self, sig):
+            return  # gdb kept the signal from the guest
         act = self.proc.sigactions[sig]
         if act.handler in (S.SIG_DFL, S.SIG_IGN) or self.sigmask & S.sig_bit(sig):
             self.proc.die(sig)
@@ -160,6 +164,8 @@ class GuestThread:
 
     def handle(self, info: S.SigInfo) -> bool:
         sig = info.signo
+        if self.proc.gdbstub is not None and not self.proc.gdbstub.report_signal(self, sig):
+            return False  # gdb kept the signal from the guest
         act = self.proc.sigactions[sig]
         if act.handler == S.SIG_IGN:
             return False

@@ -188,6 +188,19 @@ def cmd_memsave(s: Any, a: dict) -> None:
                                              "cpu-index": s.current_cpu().index})
 
 
+def cmd_gdbserver(s: Any, a: dict) -> str:
+    """gdbserver [device]: (re)start the gdbstub, QEMU's wording."""
+    from pemu.gdbstub import DEFAULT_DEVICE, gdbserver_start
+    device = a.get("device") or DEFAULT_DEVICE
+    try:
+        gdbserver_start(s.machine, device)
+    except ValueError:
+        return f"Could not open gdbserver on device '{device}'\n"
+    if device == "none":
+        return "Disabled gdbserver\n"
+    return f"Waiting for gdb connection on device '{device}'\n"
+
+
 def cmd_info(s: Any, a: dict) -> str:
     # HmpSession.run() dispatches "info X" itself; this only serves a bare "info".
     return s.help_text("info")
@@ -200,6 +213,9 @@ def cmd_help(s: Any, a: dict) -> str:
 TOP_COMMANDS: list[HmpCommand] = [
     HmpCommand(("cont", "c"), "", "", "resume emulation", _qmp("cont")),
     HmpCommand(("cpu",), "index:i", "index", "set the default CPU", cmd_cpu),
+    HmpCommand(("gdbserver",), "device:s?", "[device]",
+               "start gdbserver on given device (default 'tcp::1234'), stop with 'none'",
+               cmd_gdbserver),
     HmpCommand(("help", "?"), "name:S?", "[cmd]", "show the help", cmd_help),
     HmpCommand(("info",), "item:s?", "[subcommand]",
                "show various information about the system state", cmd_info),

@@ -303,6 +303,8 @@ def sys_clone(t, flags, newsp, ptid, tls, ctid):
     pid = os.fork()
     if pid == 0:  # the child pemu
         proc = t.proc
+        if proc.gdbstub is not None:
+            proc.gdbstub.forked()  # gdb follows the parent, as with QEMU
         proc.pid = os.getpid()
         t.tid = proc.pid
         proc.threads = {t.tid: t}

@@ -44,6 +44,7 @@ from pemu.target.riscv.csr import (
     XLEN64,
     CsrMixin,
 )
+from pemu.target.riscv.debug_access import DebugAccessMixin, Debugger
 from pemu.target.riscv.translate import LAYOUT
 from pemu.target.riscv.trap import (
     BREAKPOINT,
@@ -54,6 +55,7 @@ from pemu.target.riscv.trap import (
     LOAD_MISALIGNED,
     STORE_ACCESS,
     STORE_MISALIGNED,
+    DebugStop,
     Trap,
 )
 from pemu.tcg.env import Env
@@ -65,7 +67,7 @@ IRQ_ORDER = (11, 3, 7, 9, 1, 5)
 MISA_RV64GC = (2 << 62) | sum(1 << (ord(x) - 65) for x in "IMAFDCSU")
 
 
-class RiscvCpu(CsrMixin):
+class RiscvCpu(DebugAccessMixin, CsrMixin):
     arch = "riscv64"
 
     def __init__(self, memory: AddressSpace, hartid: int = 0,
@@ -91,6 +93,8 @@ class RiscvCpu(CsrMixin):
         self.tbs = None  # set by the accelerator (translation block store)
         self.translator = None  # set by the accelerator
         self.reset_pc = 0x1000
+        #: the debugger attached to this hart (the gdbstub), or None
+        self.debugger: Debugger | None = None
         self.reset()
 
     # --- reset ---------------------------------------------------------------
@@ -115,7 +119,8 @@ class RiscvCpu(CsrMixin):
         self.mcountinhibit = 0
         self.stimecmp = 0
         self.triggers = csr_debug.Triggers()
-        self.watch_pages: set[int] = set()
+        self.watch_pages: set[int] = \
+            set(self.debugger.watch_pages()) if self.debugger is not None else set()
         self.pmpcfg = [0] * 2
         self.pmpaddr = [0] * 16
         self.fflags = self.frm = 0
@@ -230,23 +235,45 @@ class RiscvCpu(CsrMixin):
     def set_triggers(self, write: Callable[[int], None], v: int) -> None:
         """A tdata write: update the trigger, the TLB and the translated code."""
         write(v)
-        self.watch_pages = self.triggers.watched_pages()
-        self.flush_tlb()  # watched pages must take the slow path
+        self.refresh_watch_pages()
+        self.refresh_breakpoints()
+
+    def refresh_watch_pages(self) -> None:
+        """Pages a data trigger or a debugger watchpoint covers take the slow path."""
+        pages = self.triggers.watched_pages()
+        if self.debugger is not None:
+            pages |= self.debugger.watch_pages()
+        self.watch_pages = pages
+        self.flush_tlb()
+
+    def refresh_breakpoints(self) -> None:
+        """Blocks check the pcs of every hart's execute triggers and the debugger's breakpoints."""
         tr = self.translator
-        if tr is not None:
-            cpus = self.tbs.cpus if self.tbs is not None and self.tbs.cpus else [self]
-            pcs = frozenset().union(*(c.triggers.exec_pcs for c in cpus))
-            if pcs != tr.breakpoints:
-                tr.breakpoints = pcs
-                if self.tbs is not None:
-                    self.tbs.flush()  # blocks get (or lose) their breakpoint checks
+        if tr is None:
+            return
+        cpus = self.tbs.cpus if self.tbs is not None and self.tbs.cpus else [self]
+        pcs = frozenset().union(*(c.triggers.exec_pcs for c in cpus))
+        if self.debugger is not None:
+            pcs |= self.debugger.breakpoints
+        if pcs != tr.breakpoints:
+            tr.breakpoints = pcs
+            if self.tbs is not None:
+                self.tbs.flush()  # blocks get (or lose) their breakpoint checks
 
     def exec_trigger(self, pc: int) -> None:
-        """Translated code calls this before an instruction an execute trigger names."""
+        """Translated code calls this before an instruction a breakpoint or trigger names."""
+        dbg = self.debugger
+        if dbg is not None and pc in dbg.breakpoints and not dbg.stepping:
+            raise DebugStop("break", pc)
         if self.triggers.exec_hit(pc, self.priv):
             raise Trap(BREAKPOINT, 0)
 
     def data_trigger(self, va: int, size: int, kind: int) -> None:
+        dbg = self.debugger
+        if dbg is not None and not dbg.stepping:
+            hit = dbg.watch_hit(va, size, kind)
+            if hit is not None:
+                raise DebugStop("watch", hit, kind)
         if self.triggers.data and self.triggers.data_hit(va, size, kind, self.priv):
             raise Trap(BREAKPOINT, 0)
 
@@ -332,6 +359,10 @@ class RiscvCpu(CsrMixin):
         self.irq_check = self.event = True
 
     def raise_trap(self, t: Trap) -> None:
+        if isinstance(t, DebugStop):
+            if self.debugger is not None:  # not a guest exception: the debugger takes over
+                self.debugger.hart_stopped(self, t)
+            return
         faulting_pc = self.pc
         self.take_trap(t.cause, t.tval & M64)
         if t.cause in (INSN_ACCESS, INSN_PAGE_FAULT) and self.pc == faulting_pc \

@@ -43,8 +43,10 @@ PPN_MASK = (1 << 44) - 1
 
 def walk(mem: AddressSpace, satp: int, va: int, access: int, priv: int,
          sum_: bool, mxr: bool, svpbmt: bool = False,
-         svnapot: bool = False) -> tuple[int, int]:
-    """Translate va; return (physical address, leaf level). Raises Trap."""
+         svnapot: bool = False, update_ad: bool = True) -> tuple[int, int]:
+    """Translate va; return (physical address, leaf level). Raises Trap.
+
+    update_ad=False is a debugger's walk: the PTE's A/D bits stay as they are."""
     mode = satp >> 60
     levels = LEVELS[mode]
     vbits = 12 + 9 * levels
@@ -94,7 +96,7 @@ def walk(mem: AddressSpace, satp: int, va: int, access: int, priv: int,
             raise Trap(PAGE_FAULT[access], va)
         napot_mask = (1 << NAPOT_64K_BITS) - 1
     want = PTE_A | (PTE_D if access == STORE else 0)
-    if pte & want != want:
+    if update_ad and pte & want != want:
         try:
             mem.write(pte_addr, 8, pte | want)
         except BusError:

@@ -207,6 +207,7 @@ class Translator:
     def build_ir(self, cpu: Any, vpc: int, ppc: int, fs_on: bool, limit: int | None = None):
         """The optimised IR of the block at vpc, its instructions' pcs and its
         physical pages (raises the fetch fault of its first instruction).
+        `limit` bounds the block (1: a debugger's single step), whatever the tier.
 
         In tier 1 a block is a superblock within one page: it follows direct
         jumps and calls (jal) and continues past conditional branches on the

@@ -43,3 +43,21 @@ class Trap(GuestTrap):
 
     def __str__(self) -> str:
         return f"{NAMES.get(self.cause, self.cause)} (tval={self.tval:#x})"
+
+
+class DebugStop(Trap):
+    """Not a guest exception: a hart reached a debugger breakpoint ("break",
+    the pc) or watchpoint ("watch", the watched address, the access kind).
+    It unwinds a block as a fault does (translated code catches Trap), so the
+    hart stops on that instruction; RiscvCpu.raise_trap hands it to the debugger."""
+
+    __slots__ = ("kind", "addr", "access")
+
+    def __init__(self, kind: str, addr: int, access: int = 0) -> None:
+        super().__init__(-1, 0)
+        self.kind = kind
+        self.addr = addr
+        self.access = access
+
+    def __str__(self) -> str:
+        return f"debugger {self.kind} at {self.addr:#x}"

@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -114,6 +115,15 @@ def guest(tmp_path_factory):
     return d
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
 def riscv_sample(name: str, d) -> list[str] | None:
     """Arguments making a working riscv64 run with -NAME (None: exits before a run)."""
     files = {
@@ -128,9 +138,12 @@ def riscv_sample(name: str, d) -> list[str] | None:
         "append": "x", "initrd": f"{d}/initrd", "dtb": f"{d}/given.dtb",
         "pidfile": f"{d}/pemu.pid", "d": "in_asm", "D": f"{d}/log", "seed": "5",
         "L": str(d), "icount": "shift=3,sleep=off", "rtc": "base=utc,clock=host",
+        "gdb": "tcp:127.0.0.1:0",  # port 0: any free port
     }
     if name in ("h", "version", "enable-kvm", "daemonize"):
         return None
+    if name == "s" and not _port_free(1234):
+        pytest.skip("-s listens on the fixed port 1234, which is busy on this host")
     base = ["-bios", "none", "-kernel", f"{d}/poweroff.bin", "-serial", "stdio",
             "-monitor", "none"]
     extra = {"mon": ["-chardev", "null,id=c0"], "nographic": ["-monitor", "none"]}
