@@ -1,0 +1,415 @@
+"""Networks on the command line: -netdev, -nic, -net, -device virtio-net-device,
+-object filter-dump (QEMU's syntax; the parts live in pemu/net and pemu/hw/net).
+
+- ``-netdev TYPE,id=ID[,...]``: a back end (user, socket, hubport); QEMU's other
+  types (tap, bridge, vde, ...) are refused by name, as are the sub-options of
+  a type that pemu does not implement.
+- ``-device virtio-net-device,netdev=ID[,mac=][,id=][,bus=virtio-mmio-bus.N]``.
+- ``-nic TYPE[,model=virtio-net-device][,mac=][,...]``: a back end and a NIC
+  together. QEMU 7.2's riscv ``virt`` creates no NIC for -nic (it warns);
+  pemu creates a virtio-net-device, the only NIC model it has.
+- ``-net nic[,model=][,macaddr=][,netdev=][,name=]`` and ``-net TYPE[,...]``:
+  the legacy form; without netdev= everything joins hub 0.
+- ``-object filter-dump,id=,netdev=,file=[,maxlen=][,queue=]``.
+
+MACs: as QEMU, a NIC without mac= gets 52:54:00:12:34:56 plus the lowest
+index no other NIC uses. NICs are plugged into virtio-mmio slots after the
+disks (QEMU interleaves them in -device order: the slot addresses may differ
+on command lines mixing both, the guest's names do not).
+"""
+from __future__ import annotations
+
+import ipaddress
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from pemu.cli.machine_options import parse_bool
+from pemu.cli.options import Options
+from pemu.net.client import NetClient
+from pemu.net.hub import Hubs
+
+NIC_MODEL = "virtio-net-device"
+#: -netdev types QEMU 7.2 has that pemu refuses by name.
+REFUSED_TYPES = ("socket", "tap", "bridge", "l2tpv3", "vde", "netmap", "vhost-user", "vhost-vdpa",
+                 "stream", "dgram", "af-xdp", "vmnet-host", "vmnet-shared", "vmnet-bridged")
+USER_KEYS = ("net", "host", "dhcpstart", "dns", "restrict", "ipv4", "ipv6", "hostname",
+             "domainname", "tftp", "bootfile", "hostfwd")
+USER_REFUSED = ("ip", "dnssearch", "ipv6-net", "ipv6-prefix", "ipv6-prefixlen", "ipv6-host",
+                "ipv6-dns", "smb", "smbserver", "guestfwd", "tftp-server-name")
+SOCKET_KEYS = ("listen", "connect", "mcast", "udp", "localaddr", "fd")
+FILTER_DUMP_KEYS = ("id", "netdev", "file", "maxlen", "queue")
+
+
+def split_pairs(text: str, implied: str) -> list[tuple[str, str]]:
+    """'user,id=n0,hostfwd=a,hostfwd=b' -> [(implied, 'user'), ('id','n0'), ...]:
+    like options.split_keyvals but keeping repeated keys (hostfwd), ',,' escapes a comma."""
+    parts, cur, i = [], [], 0
+    while i < len(text):
+        if text[i] == ",":
+            if text[i + 1:i + 2] == ",":
+                cur.append(",")
+                i += 2
+                continue
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(text[i])
+        i += 1
+    parts.append("".join(cur))
+    out = []
+    for n, part in enumerate(parts):
+        if "=" in part:
+            k, _, v = part.partition("=")
+        elif n == 0:
+            k, v = implied, part
+        elif part:
+            k, v = part, "on"
+        else:
+            continue
+        out.append((k, v))
+    return out
+
+
+class MacAllocator:
+    """QEMU's default MACs: 52:54:00:12:34:56 + the lowest unused index."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, mac: str | None) -> str:
+        if mac is not None:
+            self.used.add(mac.lower())
+            return mac
+        i = 0
+        while True:
+            cand = f"52:54:00:12:34:{0x56 + i:02x}"
+            if cand not in self.used:
+                self.used.add(cand)
+                return cand
+            i += 1
+
+
+@dataclass
+class Network:
+    """The machine's net clients, as the monitor sees them (machine.net)."""
+
+    netdevs: dict[str, NetClient] = field(default_factory=dict)
+    nics: list[Any] = field(default_factory=list)  # VirtioNet devices
+    hubs: Hubs = field(default_factory=Hubs)
+    filters: dict[str, Any] = field(default_factory=dict)
+    macs: MacAllocator = field(default_factory=MacAllocator)
+    nic_count: int = 0
+    anon_count: int = 0
+
+    def clients(self) -> list[NetClient]:
+        return [*(d.nic for d in self.nics), *self.netdevs.values()]
+
+    def info(self) -> str:
+        """HMP `info network`, in QEMU's layout."""
+        lines = []
+        for hub in self.hubs.by_id.values():
+            lines.append(f"hub {hub.id}")
+            for port in hub.ports:
+                peer = port.peer
+                lines.append(f" \\ {port.name}" + (f": {_describe(peer)}" if peer else ""))
+        for dev in self.nics:
+            nic = dev.nic
+            lines.append(_describe(nic))
+            if nic.peer is not None and not _is_hubport(nic.peer):
+                lines.append(f" \\ {_describe(nic.peer)}")
+        for nd in self.netdevs.values():
+            if nd.peer is None:
+                lines.append(_describe(nd))
+        return "".join(line + "\n" for line in lines)
+
+    def cleanup(self) -> None:
+        for f in self.filters.values():
+            f.close()
+        for nd in self.netdevs.values():
+            nd.cleanup()
+
+
+def _is_hubport(client: NetClient) -> bool:
+    return client.kind == "hubport"
+
+
+def _describe(c: NetClient) -> str:
+    text = f"{c.name}: index=0,type={c.kind}"
+    extra = c.info()
+    if extra:
+        text += "," + extra
+    if not c.link_up:
+        text += " [link=down]"
+    if c.dropped:
+        text += f" [{c.dropped} packets dropped]"
+    return text
+
+
+# --- back ends ---------------------------------------------------------------------
+def _user(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
+          where: str) -> NetClient:
+    from pemu.net.user import UserConfig, UserNetdev
+
+    cfg = UserConfig()
+    for key, value in pairs:
+        if key in USER_REFUSED:
+            raise ValueError(f"{where}: user netdev option '{key}' is not supported by this build")
+        if key not in USER_KEYS:
+            raise ValueError(f"{where}: Invalid parameter '{key}'")
+        if key == "hostfwd":
+            cfg.hostfwd.append(value)
+        elif key == "net":
+            cfg.net = _parse_net(value, where)
+        elif key in ("restrict", "ipv4", "ipv6"):
+            setattr(cfg, key, parse_bool(where, key, {"y": "on", "n": "off"}.get(value, value)))
+        else:
+            setattr(cfg, key, value)
+    return UserNetdev(name, loop, cfg)
+
+
+def _parse_net(value: str, where: str) -> ipaddress.IPv4Network:
+    text = value if "/" in value else value + "/24"
+    try:
+        return ipaddress.IPv4Network(text)
+    except ValueError:
+        raise ValueError(f"{where}: Invalid network '{value}' "
+                         "(expected ADDR/PREFIX or ADDR/NETMASK, host bits zero)") from None
+
+
+def _socket(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
+            where: str) -> NetClient:
+    from pemu.net.socket_netdev import make_socket_netdev
+
+    opts: dict[str, str] = {}
+    for key, value in pairs:
+        if key not in SOCKET_KEYS:
+            raise ValueError(f"{where}: Invalid parameter '{key}'")
+        opts[key] = value
+    return make_socket_netdev(name, loop, opts)
+
+
+def _hubport(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
+             where: str) -> NetClient:
+    opts = dict(pairs)
+    for key in opts:
+        if key not in ("hubid", "netdev"):
+            raise ValueError(f"{where}: Invalid parameter '{key}'")
+    if "netdev" in opts:
+        raise ValueError(f"{where}: hubport option 'netdev' is not supported by this build")
+    if "hubid" not in opts:
+        raise ValueError(f"{where}: Parameter 'hubid' is missing")
+    try:
+        hub_id = int(opts["hubid"], 0)
+    except ValueError:
+        raise ValueError(f"{where}: Parameter 'hubid' expects an integer") from None
+    return network.hubs.get(hub_id).add_port(name)
+
+
+BACKENDS = {"user": _user, "hubport": _hubport}
+
+
+def _backend(network: Network, loop: Any, pairs: list[tuple[str, str]], name: str,
+             where: str) -> NetClient:
+    kind = pairs[0][1]
+    if kind in REFUSED_TYPES:
+        raise ValueError(f"{where}: netdev type '{kind}' is not supported by this build")
+    maker = BACKENDS.get(kind)
+    if maker is None:
+        raise ValueError(f"{where}: Parameter 'type' expects a netdev backend type "
+                         f"(user, socket, hubport)")
+    from pemu.net.user import NetdevError
+    try:
+        return maker(network, loop, name, pairs[1:], where)
+    except NetdevError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def _netdev(network: Network, loop: Any, text: str) -> None:
+    where = f"-netdev {text}"
+    pairs = split_pairs(text, "type")
+    ids = [v for k, v in pairs if k == "id"]
+    if not ids:
+        raise ValueError(f"{where}: Parameter 'id' is missing")
+    nid = ids[-1]
+    if nid in network.netdevs:
+        raise ValueError(f"{where}: Duplicate ID '{nid}' for netdev")
+    rest = [(k, v) for k, v in pairs if k != "id"]
+    if not rest or rest[0][0] != "type":
+        raise ValueError(f"{where}: Parameter 'type' is missing")
+    network.netdevs[nid] = _backend(network, loop, rest, nid, where)
+
+
+# --- NICs --------------------------------------------------------------------------
+def _nic(machine: Any, network: Network, mac: str | None, dev_id: str | None,
+         peer: NetClient | None, bus: str | None, where: str) -> Any:
+    from pemu.cli.drive_options import _plug as plug_device  # the -device slot rules
+    from pemu.hw.net.virtio_net import VirtioNet
+    from pemu.qom import PropertyError
+
+    name = dev_id or f"{NIC_MODEL}.{network.nic_count}"
+    network.nic_count += 1
+    try:
+        dev = VirtioNet(loop=machine.loop, name=name, mac=network.macs.take(mac),
+                        **({"id": dev_id} if dev_id else {}))
+    except PropertyError as e:
+        raise ValueError(f"{where}: {e}") from None
+    plug_device(machine, dev, bus, where)
+    if peer is not None:
+        dev.nic.connect(peer)
+    network.nics.append(dev)
+    return dev
+
+
+def _device(machine: Any, network: Network, text: str, used: set[str]) -> None:
+    where = f"-device {text}"
+    props = dict(split_pairs(text, "driver"))
+    props.pop("driver")
+    if "help" in props:
+        from pemu.hw.net.virtio_net import VirtioNet
+        sys.stdout.write(VirtioNet.help_text() + "\n  netdev=<str> - the back end's id\n")
+        raise SystemExit(0)
+    nid = props.pop("netdev", None)
+    mac = props.pop("mac", None)
+    dev_id = props.pop("id", None)
+    bus = props.pop("bus", None)
+    for key in props:
+        raise ValueError(f"{where}: Property '{NIC_MODEL}.{key}' not found")
+    peer = None
+    if nid is not None:
+        peer = network.netdevs.get(nid)
+        if peer is None:
+            raise ValueError(f"{where}: Property '{NIC_MODEL}.netdev' can't find value '{nid}'")
+        if peer.peer is not None or nid in used:
+            raise ValueError(f"{where}: Property '{NIC_MODEL}.netdev' can't use value '{nid}', "
+                             "it's in use")
+        used.add(nid)
+    _nic(machine, network, mac, dev_id, peer, bus, where)
+
+
+def _nic_option(machine: Any, network: Network, text: str, n: int) -> None:
+    """-nic TYPE[,model=][,mac=][,backend options]."""
+    where = f"-nic {text}"
+    pairs = split_pairs(text, "type")
+    if pairs[0] == ("type", "none"):
+        return
+    model = mac = None
+    rest = []
+    for k, v in pairs:
+        if k == "model":
+            model = v
+        elif k == "mac":
+            mac = v
+        else:
+            rest.append((k, v))
+    if model in ("help", "?"):
+        sys.stdout.write(f"Available NIC models:\n{NIC_MODEL}\n")
+        raise SystemExit(0)
+    if model not in (None, NIC_MODEL, "virtio"):
+        raise ValueError(f"{where}: NIC model '{model}' is not supported by this build "
+                         f"(model=help lists them)")
+    if any(k == "id" for k, _ in rest):
+        raise ValueError(f"{where}: Invalid parameter 'id'")
+    backend = _backend(network, machine.loop, rest, f"__org.qemu.nic{n}", where)
+    network.netdevs[backend.name] = backend
+    _nic(machine, network, mac, None, backend, None, where)
+
+
+def _net_option(machine: Any, network: Network, text: str) -> None:
+    """-net nic[,...] / -net TYPE[,...]: legacy, everything on hub 0 unless netdev=."""
+    where = f"-net {text}"
+    pairs = split_pairs(text, "type")
+    kind = pairs[0][1]
+    if kind == "none":
+        return
+    opts = pairs[1:]
+    name = next((v for k, v in opts if k == "name"), None)
+    opts = [(k, v) for k, v in opts if k != "name"]
+    if name is None:
+        name = f"#net{network.anon_count}"
+        network.anon_count += 1
+    if kind == "nic":
+        keys = dict(opts)
+        for key in keys:
+            if key not in ("model", "macaddr", "netdev"):
+                raise ValueError(f"{where}: Invalid parameter '{key}'")
+        model = keys.get("model")
+        if model in ("help", "?"):
+            sys.stdout.write(f"Available NIC models:\n{NIC_MODEL}\n")
+            raise SystemExit(0)
+        if model not in (None, NIC_MODEL, "virtio"):
+            raise ValueError(f"{where}: NIC model '{model}' is not supported by this build")
+        if "netdev" in keys:
+            peer = network.netdevs.get(keys["netdev"])
+            if peer is None:
+                raise ValueError(f"{where}: netdev '{keys['netdev']}' not found")
+        else:
+            peer = network.hubs.get(0).add_port()
+        _nic(machine, network, keys.get("macaddr"), None, peer, None, where)
+        return
+    backend = _backend(network, machine.loop, pairs[:1] + opts, name, where)
+    network.netdevs[name] = backend
+    backend.connect(network.hubs.get(0).add_port())
+
+
+def _filter(network: Network, text: str) -> None:
+    from pemu.net.filter_dump import DEFAULT_MAXLEN, FilterDump
+
+    where = f"-object {text}"
+    props = dict(split_pairs(text, "qom-type"))
+    qtype = props.pop("qom-type")
+    if qtype != "filter-dump":
+        raise ValueError(f"{where}: object type '{qtype}' is not supported by this build "
+                         "(only filter-dump)")
+    for key in props:
+        if key not in FILTER_DUMP_KEYS:
+            raise ValueError(f"{where}: Property 'filter-dump.{key}' not found")
+    for key in ("id", "netdev", "file"):
+        if key not in props:
+            raise ValueError(f"{where}: Parameter '{key}' is missing")
+    if props["id"] in network.filters:
+        raise ValueError(f"{where}: attempt to add duplicate property '{props['id']}'")
+    netdev = network.netdevs.get(props["netdev"])
+    if netdev is None:
+        raise ValueError(f"{where}: Property 'netdev' can't find value '{props['netdev']}'")
+    try:
+        maxlen = int(props.get("maxlen", DEFAULT_MAXLEN))
+        network.filters[props["id"]] = FilterDump(props["id"], netdev, props["file"], maxlen,
+                                                  props.get("queue", "all"))
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def apply_net_options(machine: Any, opts: Options, warn: Any = None) -> Network:
+    """Create back ends, NICs and filters; the result is also `machine.net`.
+
+    On error what was created is released and ValueError carries the one line."""
+    network = Network()
+    machine.net = network
+    try:
+        for text in opts.all("netdev"):
+            _netdev(network, machine.loop, text)
+        used: set[str] = set()
+        for text in opts.all("device"):
+            if split_pairs(text, "driver")[0][1] == NIC_MODEL:
+                _device(machine, network, text, used)
+        for n, text in enumerate(opts.all("nic")):
+            _nic_option(machine, network, text, n)
+        for text in opts.all("net"):
+            _net_option(machine, network, text)
+        for text in opts.all("object"):
+            _filter(network, text)
+    except BaseException:
+        network.cleanup()
+        raise
+    if warn is not None:
+        for nid, nd in network.netdevs.items():
+            if nd.peer is None:
+                warn(f"netdev {nid} has no peer")
+        for hub in network.hubs.by_id.values():
+            if not any(p.peer is not None and p.peer.kind == "nic" for p in hub.ports):
+                warn(f"hub {hub.id} with no nics")
+    return network
+
+
+__all__ = ["apply_net_options", "Network", "split_pairs", "MacAllocator"]
