@@ -31,7 +31,7 @@ from pemu.net.hub import Hubs
 
 NIC_MODEL = "virtio-net-device"
 #: -netdev types QEMU 7.2 has that pemu refuses by name.
-REFUSED_TYPES = ("socket", "tap", "bridge", "l2tpv3", "vde", "netmap", "vhost-user", "vhost-vdpa",
+REFUSED_TYPES = ("tap", "bridge", "l2tpv3", "vde", "netmap", "vhost-user", "vhost-vdpa",
                  "stream", "dgram", "af-xdp", "vmnet-host", "vmnet-shared", "vmnet-bridged")
 USER_KEYS = ("net", "host", "dhcpstart", "dns", "restrict", "ipv4", "ipv6", "hostname",
              "domainname", "tftp", "bootfile", "hostfwd")
@@ -206,7 +206,7 @@ def _hubport(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]
     return network.hubs.get(hub_id).add_port(name)
 
 
-BACKENDS = {"user": _user, "hubport": _hubport}
+BACKENDS = {"user": _user, "socket": _socket, "hubport": _hubport}
 
 
 def _backend(network: Network, loop: Any, pairs: list[tuple[str, str]], name: str,
