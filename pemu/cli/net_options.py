@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from pemu.cli.machine_options import parse_bool
 from pemu.cli.options import Options
 from pemu.net.client import NetClient
-from pemu.net.hub import Hubs
+from pemu.net.network import Network
 
 NIC_MODEL = "virtio-net-device"
 #: -netdev types QEMU 7.2 has that pemu refuses by name.
@@ -69,81 +68,6 @@ def split_pairs(text: str, implied: str) -> list[tuple[str, str]]:
             continue
         out.append((k, v))
     return out
-
-
-class MacAllocator:
-    """QEMU's default MACs: 52:54:00:12:34:56 + the lowest unused index."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-
-    def take(self, mac: str | None) -> str:
-        if mac is not None:
-            self.used.add(mac.lower())
-            return mac
-        i = 0
-        while True:
-            cand = f"52:54:00:12:34:{0x56 + i:02x}"
-            if cand not in self.used:
-                self.used.add(cand)
-                return cand
-            i += 1
-
-
-@dataclass
-class Network:
-    """The machine's net clients, as the monitor sees them (machine.net)."""
-
-    netdevs: dict[str, NetClient] = field(default_factory=dict)
-    nics: list[Any] = field(default_factory=list)  # VirtioNet devices
-    hubs: Hubs = field(default_factory=Hubs)
-    filters: dict[str, Any] = field(default_factory=dict)
-    macs: MacAllocator = field(default_factory=MacAllocator)
-    nic_count: int = 0
-    anon_count: int = 0
-
-    def clients(self) -> list[NetClient]:
-        return [*(d.nic for d in self.nics), *self.netdevs.values()]
-
-    def info(self) -> str:
-        """HMP `info network`, in QEMU's layout."""
-        lines = []
-        for hub in self.hubs.by_id.values():
-            lines.append(f"hub {hub.id}")
-            for port in hub.ports:
-                peer = port.peer
-                lines.append(f" \\ {port.name}" + (f": {_describe(peer)}" if peer else ""))
-        for dev in self.nics:
-            nic = dev.nic
-            lines.append(_describe(nic))
-            if nic.peer is not None and not _is_hubport(nic.peer):
-                lines.append(f" \\ {_describe(nic.peer)}")
-        for nd in self.netdevs.values():
-            if nd.peer is None:
-                lines.append(_describe(nd))
-        return "".join(line + "\n" for line in lines)
-
-    def cleanup(self) -> None:
-        for f in self.filters.values():
-            f.close()
-        for nd in self.netdevs.values():
-            nd.cleanup()
-
-
-def _is_hubport(client: NetClient) -> bool:
-    return client.kind == "hubport"
-
-
-def _describe(c: NetClient) -> str:
-    text = f"{c.name}: index=0,type={c.kind}"
-    extra = c.info()
-    if extra:
-        text += "," + extra
-    if not c.link_up:
-        text += " [link=down]"
-    if c.dropped:
-        text += f" [{c.dropped} packets dropped]"
-    return text
 
 
 # --- back ends ---------------------------------------------------------------------
@@ -237,7 +161,7 @@ def _netdev(network: Network, loop: Any, text: str) -> None:
     rest = [(k, v) for k, v in pairs if k != "id"]
     if not rest or rest[0][0] != "type":
         raise ValueError(f"{where}: Parameter 'type' is missing")
-    network.netdevs[nid] = _backend(network, loop, rest, nid, where)
+    network.netdevs[nid] = network.add(_backend(network, loop, rest, nid, where))
 
 
 # --- NICs --------------------------------------------------------------------------
@@ -255,6 +179,7 @@ def _nic(machine: Any, network: Network, mac: str | None, dev_id: str | None,
     except PropertyError as e:
         raise ValueError(f"{where}: {e}") from None
     plug_device(machine, dev, bus, where)
+    network.add(dev.nic)
     if peer is not None:
         dev.nic.connect(peer)
     network.nics.append(dev)
@@ -311,7 +236,7 @@ def _nic_option(machine: Any, network: Network, text: str, n: int) -> None:
     if any(k == "id" for k, _ in rest):
         raise ValueError(f"{where}: Invalid parameter 'id'")
     backend = _backend(network, machine.loop, rest, f"__org.qemu.nic{n}", where)
-    network.netdevs[backend.name] = backend
+    network.netdevs[backend.name] = network.add(backend)
     _nic(machine, network, mac, None, backend, None, where)
 
 
@@ -325,9 +250,6 @@ def _net_option(machine: Any, network: Network, text: str) -> None:
     opts = pairs[1:]
     name = next((v for k, v in opts if k == "name"), None)
     opts = [(k, v) for k, v in opts if k != "name"]
-    if name is None:
-        name = f"#net{network.anon_count}"
-        network.anon_count += 1
     if kind == "nic":
         keys = dict(opts)
         for key in keys:
@@ -345,10 +267,13 @@ def _net_option(machine: Any, network: Network, text: str) -> None:
                 raise ValueError(f"{where}: netdev '{keys['netdev']}' not found")
         else:
             peer = network.hubs.get(0).add_port()
-        _nic(machine, network, keys.get("macaddr"), None, peer, None, where)
+        _nic(machine, network, keys.get("macaddr"), name, peer, None, where)
         return
+    if name is None:
+        name = f"#net{network.anon_count}"
+        network.anon_count += 1
     backend = _backend(network, machine.loop, pairs[:1] + opts, name, where)
-    network.netdevs[name] = backend
+    network.netdevs[name] = network.add(backend)
     backend.connect(network.hubs.get(0).add_port())
 
 
@@ -412,4 +337,4 @@ def apply_net_options(machine: Any, opts: Options, warn: Any = None) -> Network:
     return network
 
 
-__all__ = ["apply_net_options", "Network", "split_pairs", "MacAllocator"]
+__all__ = ["apply_net_options", "split_pairs"]

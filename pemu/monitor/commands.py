@@ -179,6 +179,16 @@ def query_block(machine: Any, session: Any) -> list[dict]:
     return out
 
 
+@command("set_link")
+def set_link(machine: Any, session: Any, name: str, up: bool) -> dict:
+    net = getattr(machine, "net", None)
+    client = net.find(name) if net is not None else None
+    if client is None:
+        raise QmpError(f"Device '{name}' not found", "DeviceNotFound")
+    net.set_link(client, up)
+    return {}
+
+
 # --- run control -----------------------------------------------------------------
 @command("stop")
 def stop(machine: Any, session: Any) -> dict:

@@ -98,6 +98,8 @@ COMMANDS: list[Command] = [
             None, "Save `size` bytes of virtual memory at `val` to `filename`."),
     Command("pmemsave", {"val": "int", "size": "int", "filename": "str"}, None,
             "Save `size` bytes of physical memory at `val` to `filename`."),
+    Command("set_link", {"name": "str", "up": "bool"}, None,
+            "Plug (up) or pull the virtual cable of a NIC or netdev."),
 ]
 
 EVENTS: list[Event] = [
