@@ -6,7 +6,8 @@ same kernel and initramfs (the peer proves the test). pemu uses the
 riscv virt, so it gets the equivalent ``-netdev user -device virtio-net-device``.
 From one boot: DHCP gives 10.0.2.15 (busybox udhcpc with a small script
 that applies the lease), the guest fetches a file from an HTTP server the
-test runs on the host's 127.0.0.1 through the gateway 10.0.2.2, the host
+test runs on the host's 127.0.0.1 through the gateway 10.0.2.2, `ping`
+of the gateway answers, the host
 fetches a page from busybox httpd in the guest through the host forward,
 and the filter-dump pcap holds the DHCP exchange and the guest's HTTP GET
 (read by tshark when installed, and by a small pcap reader always).
@@ -109,6 +110,8 @@ def test_user_networking(emulator, http_server, tmp_path):
         assert "lease of 10.0.2.15 obtained from 10.0.2.2" in out
         assert "inet 10.0.2.15/24" in con.run("ip addr show eth0")
         assert "default via 10.0.2.2" in con.run("ip route")
+        # slirp answers pings to its own gateway address itself (no host ICMP socket)
+        assert "1 packets received" in con.run("ping -c 1 -W 10 10.0.2.2", timeout=60)
         # guest -> host through NAT: the gateway 10.0.2.2 is the host's loopback
         out = con.run(f"wget -q -O - http://10.0.2.2:{http_server}/hello.txt", timeout=120)
         assert TOKEN in out
