@@ -1,8 +1,8 @@
 """Networks on the command line: -netdev, -nic, -net, -device virtio-net-device,
 -object filter-dump (QEMU's syntax; the parts live in pemu/net and pemu/hw/net).
 
-- ``-netdev TYPE,id=ID[,...]``: a back end (user, socket, hubport); QEMU's other
-  types (tap, bridge, vde, ...) are refused by name, as are the sub-options of
+- ``-netdev TYPE,id=ID[,...]``: a back end (user, socket, tap, hubport); QEMU's
+  other types (bridge, vde, ...) are refused by name, as are the sub-options of
   a type that pemu does not implement.
 - ``-device virtio-net-device,netdev=ID[,mac=][,id=][,bus=virtio-mmio-bus.N]``.
 - ``-nic TYPE[,model=virtio-net-device][,mac=][,...]``: a back end and a NIC
@@ -30,13 +30,16 @@ from pemu.net.network import Network
 
 NIC_MODEL = "virtio-net-device"
 #: -netdev types QEMU 7.2 has that pemu refuses by name.
-REFUSED_TYPES = ("tap", "bridge", "l2tpv3", "vde", "netmap", "vhost-user", "vhost-vdpa",
+REFUSED_TYPES = ("bridge", "l2tpv3", "vde", "netmap", "vhost-user", "vhost-vdpa",
                  "stream", "dgram", "af-xdp", "vmnet-host", "vmnet-shared", "vmnet-bridged")
 USER_KEYS = ("net", "host", "dhcpstart", "dns", "restrict", "ipv4", "ipv6", "hostname",
              "domainname", "tftp", "bootfile", "hostfwd")
 USER_REFUSED = ("ip", "dnssearch", "ipv6-net", "ipv6-prefix", "ipv6-prefixlen", "ipv6-host",
                 "ipv6-dns", "smb", "smbserver", "guestfwd", "tftp-server-name")
 SOCKET_KEYS = ("listen", "connect", "mcast", "udp", "localaddr", "fd")
+TAP_KEYS = ("ifname", "script", "downscript")
+TAP_REFUSED = ("fd", "fds", "br", "helper", "sndbuf", "vnet_hdr", "vhost", "vhostfd",
+               "vhostfds", "vhostforce", "queues", "poll-us")
 FILTER_DUMP_KEYS = ("id", "netdev", "file", "maxlen", "queue")
 
 
@@ -113,6 +116,20 @@ def _socket(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]]
     return make_socket_netdev(name, loop, opts)
 
 
+def _tap(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
+         where: str) -> NetClient:
+    from pemu.net.tap import TapNetdev
+
+    opts: dict[str, str] = {}
+    for key, value in pairs:
+        if key in TAP_REFUSED:
+            raise ValueError(f"{where}: tap netdev option '{key}' is not supported by this build")
+        if key not in TAP_KEYS:
+            raise ValueError(f"{where}: Invalid parameter '{key}'")
+        opts[key] = value
+    return TapNetdev(name, loop, **opts)
+
+
 def _hubport(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
              where: str) -> NetClient:
     opts = dict(pairs)
@@ -130,7 +147,7 @@ def _hubport(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]
     return network.hubs.get(hub_id).add_port(name)
 
 
-BACKENDS = {"user": _user, "socket": _socket, "hubport": _hubport}
+BACKENDS = {"user": _user, "socket": _socket, "tap": _tap, "hubport": _hubport}
 
 
 def _backend(network: Network, loop: Any, pairs: list[tuple[str, str]], name: str,
@@ -141,7 +158,7 @@ def _backend(network: Network, loop: Any, pairs: list[tuple[str, str]], name: st
     maker = BACKENDS.get(kind)
     if maker is None:
         raise ValueError(f"{where}: Parameter 'type' expects a netdev backend type "
-                         f"(user, socket, hubport)")
+                         f"(user, socket, tap, hubport)")
     from pemu.net.user import NetdevError
     try:
         return maker(network, loop, name, pairs[1:], where)
