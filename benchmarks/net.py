@@ -64,7 +64,11 @@ def measure(name: str, argv: list[str], mib: int, hport: int, sport: int,
     t0 = time.perf_counter()
     con = Console(argv)
     try:
-        con.expect(PROMPT, 1800)
+        try:
+            con.expect(PROMPT, 1800)
+        except AssertionError:
+            raise SystemExit(f"{name}: no prompt (exit status {con.proc.poll()}): "
+                             f"{con.out[-300:].decode(errors='replace')}") from None
         boot = time.perf_counter() - t0
         con.run(f"echo '{DHCP_SCRIPT}' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh")
         t1 = time.perf_counter()

@@ -19,166 +19,16 @@ on command lines mixing both, the guest's names do not).
 """
 from __future__ import annotations
 
-import ipaddress
 import sys
 from typing import Any
 
-from pemu.cli.machine_options import parse_bool
 from pemu.cli.options import Options
 from pemu.net.client import NetClient
+from pemu.net.netdev_options import add_netdev, create_backend, split_pairs
 from pemu.net.network import Network
 
 NIC_MODEL = "virtio-net-device"
-#: -netdev types QEMU 7.2 has that pemu refuses by name.
-REFUSED_TYPES = ("bridge", "l2tpv3", "vde", "netmap", "vhost-user", "vhost-vdpa",
-                 "stream", "dgram", "af-xdp", "vmnet-host", "vmnet-shared", "vmnet-bridged")
-USER_KEYS = ("net", "host", "dhcpstart", "dns", "restrict", "ipv4", "ipv6", "hostname",
-             "domainname", "tftp", "bootfile", "hostfwd")
-USER_REFUSED = ("ip", "dnssearch", "ipv6-net", "ipv6-prefix", "ipv6-prefixlen", "ipv6-host",
-                "ipv6-dns", "smb", "smbserver", "guestfwd", "tftp-server-name")
-SOCKET_KEYS = ("listen", "connect", "mcast", "udp", "localaddr", "fd")
-TAP_KEYS = ("ifname", "script", "downscript")
-TAP_REFUSED = ("fd", "fds", "br", "helper", "sndbuf", "vnet_hdr", "vhost", "vhostfd",
-               "vhostfds", "vhostforce", "queues", "poll-us")
 FILTER_DUMP_KEYS = ("id", "netdev", "file", "maxlen", "queue")
-
-
-def split_pairs(text: str, implied: str) -> list[tuple[str, str]]:
-    """'user,id=n0,hostfwd=a,hostfwd=b' -> [(implied, 'user'), ('id','n0'), ...]:
-    like options.split_keyvals but keeping repeated keys (hostfwd), ',,' escapes a comma."""
-    parts, cur, i = [], [], 0
-    while i < len(text):
-        if text[i] == ",":
-            if text[i + 1:i + 2] == ",":
-                cur.append(",")
-                i += 2
-                continue
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(text[i])
-        i += 1
-    parts.append("".join(cur))
-    out = []
-    for n, part in enumerate(parts):
-        if "=" in part:
-            k, _, v = part.partition("=")
-        elif n == 0:
-            k, v = implied, part
-        elif part:
-            k, v = part, "on"
-        else:
-            continue
-        out.append((k, v))
-    return out
-
-
-# --- back ends ---------------------------------------------------------------------
-def _user(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
-          where: str) -> NetClient:
-    from pemu.net.user import UserConfig, UserNetdev
-
-    cfg = UserConfig()
-    for key, value in pairs:
-        if key in USER_REFUSED:
-            raise ValueError(f"{where}: user netdev option '{key}' is not supported by this build")
-        if key not in USER_KEYS:
-            raise ValueError(f"{where}: Invalid parameter '{key}'")
-        if key == "hostfwd":
-            cfg.hostfwd.append(value)
-        elif key == "net":
-            cfg.net = _parse_net(value, where)
-        elif key in ("restrict", "ipv4", "ipv6"):
-            setattr(cfg, key, parse_bool(where, key, {"y": "on", "n": "off"}.get(value, value)))
-        else:
-            setattr(cfg, key, value)
-    return UserNetdev(name, loop, cfg)
-
-
-def _parse_net(value: str, where: str) -> ipaddress.IPv4Network:
-    text = value if "/" in value else value + "/24"
-    try:
-        return ipaddress.IPv4Network(text)
-    except ValueError:
-        raise ValueError(f"{where}: Invalid network '{value}' "
-                         "(expected ADDR/PREFIX or ADDR/NETMASK, host bits zero)") from None
-
-
-def _socket(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
-            where: str) -> NetClient:
-    from pemu.net.socket_netdev import make_socket_netdev
-
-    opts: dict[str, str] = {}
-    for key, value in pairs:
-        if key not in SOCKET_KEYS:
-            raise ValueError(f"{where}: Invalid parameter '{key}'")
-        opts[key] = value
-    return make_socket_netdev(name, loop, opts)
-
-
-def _tap(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
-         where: str) -> NetClient:
-    from pemu.net.tap import TapNetdev
-
-    opts: dict[str, str] = {}
-    for key, value in pairs:
-        if key in TAP_REFUSED:
-            raise ValueError(f"{where}: tap netdev option '{key}' is not supported by this build")
-        if key not in TAP_KEYS:
-            raise ValueError(f"{where}: Invalid parameter '{key}'")
-        opts[key] = value
-    return TapNetdev(name, loop, **opts)
-
-
-def _hubport(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
-             where: str) -> NetClient:
-    opts = dict(pairs)
-    for key in opts:
-        if key not in ("hubid", "netdev"):
-            raise ValueError(f"{where}: Invalid parameter '{key}'")
-    if "netdev" in opts:
-        raise ValueError(f"{where}: hubport option 'netdev' is not supported by this build")
-    if "hubid" not in opts:
-        raise ValueError(f"{where}: Parameter 'hubid' is missing")
-    try:
-        hub_id = int(opts["hubid"], 0)
-    except ValueError:
-        raise ValueError(f"{where}: Parameter 'hubid' expects an integer") from None
-    return network.hubs.get(hub_id).add_port(name)
-
-
-BACKENDS = {"user": _user, "socket": _socket, "tap": _tap, "hubport": _hubport}
-
-
-def _backend(network: Network, loop: Any, pairs: list[tuple[str, str]], name: str,
-             where: str) -> NetClient:
-    kind = pairs[0][1]
-    if kind in REFUSED_TYPES:
-        raise ValueError(f"{where}: netdev type '{kind}' is not supported by this build")
-    maker = BACKENDS.get(kind)
-    if maker is None:
-        raise ValueError(f"{where}: Parameter 'type' expects a netdev backend type "
-                         f"(user, socket, tap, hubport)")
-    from pemu.net.user import NetdevError
-    try:
-        return maker(network, loop, name, pairs[1:], where)
-    except NetdevError as e:
-        raise ValueError(f"{where}: {e}") from None
-
-
-def _netdev(network: Network, loop: Any, text: str) -> None:
-    where = f"-netdev {text}"
-    pairs = split_pairs(text, "type")
-    ids = [v for k, v in pairs if k == "id"]
-    if not ids:
-        raise ValueError(f"{where}: Parameter 'id' is missing")
-    nid = ids[-1]
-    if nid in network.netdevs:
-        raise ValueError(f"{where}: Duplicate ID '{nid}' for netdev")
-    rest = [(k, v) for k, v in pairs if k != "id"]
-    if not rest or rest[0][0] != "type":
-        raise ValueError(f"{where}: Parameter 'type' is missing")
-    network.netdevs[nid] = network.add(_backend(network, loop, rest, nid, where))
 
 
 # --- NICs --------------------------------------------------------------------------
@@ -252,7 +102,7 @@ def _nic_option(machine: Any, network: Network, text: str, n: int) -> None:
                          f"(model=help lists them)")
     if any(k == "id" for k, _ in rest):
         raise ValueError(f"{where}: Invalid parameter 'id'")
-    backend = _backend(network, machine.loop, rest, f"__org.qemu.nic{n}", where)
+    backend = create_backend(network, machine.loop, rest, f"__org.qemu.nic{n}", where)
     network.netdevs[backend.name] = network.add(backend)
     _nic(machine, network, mac, None, backend, None, where)
 
@@ -289,7 +139,7 @@ def _net_option(machine: Any, network: Network, text: str) -> None:
     if name is None:
         name = f"#net{network.anon_count}"
         network.anon_count += 1
-    backend = _backend(network, machine.loop, pairs[:1] + opts, name, where)
+    backend = create_backend(network, machine.loop, pairs[:1] + opts, name, where)
     network.netdevs[name] = network.add(backend)
     backend.connect(network.hubs.get(0).add_port())
 
@@ -330,7 +180,7 @@ def apply_net_options(machine: Any, opts: Options, warn: Any = None) -> Network:
     machine.net = network
     try:
         for text in opts.all("netdev"):
-            _netdev(network, machine.loop, text)
+            add_netdev(network, machine.loop, text)
         used: set[str] = set()
         for text in opts.all("device"):
             if split_pairs(text, "driver")[0][1] == NIC_MODEL:

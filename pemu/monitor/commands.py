@@ -189,6 +189,34 @@ def set_link(machine: Any, session: Any, name: str, up: bool) -> dict:
     return {}
 
 
+def _network(machine: Any) -> Any:
+    net = getattr(machine, "net", None)
+    if net is None:
+        from pemu.net.network import Network
+        net = machine.net = Network()
+    return net
+
+
+@command("netdev_add")
+def netdev_add(machine: Any, session: Any, **args: Any) -> dict:
+    from pemu.net.netdev_options import add_netdev_pairs, qmp_pairs
+    try:
+        add_netdev_pairs(_network(machine), machine.loop, qmp_pairs(args), "netdev_add")
+    except ValueError as e:
+        raise QmpError(str(e).removeprefix("netdev_add: ")) from None
+    return {}
+
+
+@command("netdev_del")
+def netdev_del(machine: Any, session: Any, id: str) -> dict:
+    from pemu.net.netdev_options import del_netdev
+    try:
+        del_netdev(_network(machine), id)
+    except KeyError:
+        raise QmpError(f"Device '{id}' not found", "DeviceNotFound") from None
+    return {}
+
+
 # --- run control -----------------------------------------------------------------
 @command("stop")
 def stop(machine: Any, session: Any) -> dict:

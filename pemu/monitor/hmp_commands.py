@@ -183,6 +183,16 @@ def cmd_hostfwd_remove(s: Any, a: dict) -> str:
     return f"could not remove host forwarding rule '{rule}'\n"
 
 
+def cmd_netdev_add(s: Any, a: dict) -> str | None:
+    from pemu.net.netdev_options import add_netdev_pairs, split_pairs
+    try:
+        add_netdev_pairs(commands._network(s.machine), s.machine.loop,
+                         split_pairs(a["netdev"], "type"), "netdev_add")
+    except ValueError as e:
+        return str(e).removeprefix("netdev_add: ") + "\n"
+    return None
+
+
 def info_history(s: Any, a: dict) -> str:
     return "".join(f"{i}: '{line}'\n" for i, line in enumerate(s.history))
 
@@ -270,6 +280,10 @@ TOP_COMMANDS: list[HmpCommand] = [
     HmpCommand(("pmemsave",), "val:l,size:i,filename:s", "addr size file",
                "save to disk physical memory dump starting at 'addr' of size 'size'",
                _qmp("pmemsave")),
+    HmpCommand(("netdev_add",), "netdev:s", "[user|socket|tap|hubport],id=str[,prop=value][,...]",
+               "add host network device", cmd_netdev_add),
+    HmpCommand(("netdev_del",), "id:s", "id", "remove host network device",
+               _qmp("netdev_del")),
     HmpCommand(("print", "p"), "fmt:/,val:l", "/fmt expr",
                "print expression value (use $reg for CPU register access)", cmd_print),
     HmpCommand(("quit", "q"), "", "", "quit the emulator", _qmp("quit")),

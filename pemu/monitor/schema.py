@@ -45,6 +45,7 @@ ENUMS: dict[str, list[str]] = {
 }
 
 STRUCTS: dict[str, dict[str, str]] = {
+    "String": {"str": "str"},
     "VersionTriple": {"major": "int", "minor": "int", "micro": "int"},
     "VersionInfo": {"qemu": "VersionTriple", "package": "str"},
     "CommandInfo": {"name": "str"},
@@ -100,6 +101,21 @@ COMMANDS: list[Command] = [
             "Save `size` bytes of physical memory at `val` to `filename`."),
     Command("set_link", {"name": "str", "up": "bool"}, None,
             "Plug (up) or pull the virtual cable of a NIC or netdev."),
+    Command("netdev_add", {
+        "type": "str", "id": "str",
+        # user
+        "*net": "str", "*host": "str", "*dhcpstart": "str", "*dns": "str", "*restrict": "bool",
+        "*ipv4": "bool", "*ipv6": "bool", "*hostname": "str", "*domainname": "str",
+        "*tftp": "str", "*bootfile": "str", "*hostfwd": "[String]",
+        # socket
+        "*listen": "str", "*connect": "str", "*mcast": "str", "*udp": "str", "*localaddr": "str",
+        # tap
+        "*ifname": "str", "*script": "str", "*downscript": "str",
+        # hubport
+        "*hubid": "int"}, None,
+        "Add a network back end (the members of its type, as -netdev takes them)."),
+    Command("netdev_del", {"id": "str"}, None,
+            "Remove a network back end; a NIC it served loses its peer."),
 ]
 
 EVENTS: list[Event] = [

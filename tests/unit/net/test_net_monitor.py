@@ -120,3 +120,39 @@ def test_bad_network_options_are_one_line_errors(argv, message):
     with pytest.raises(ValueError, match=message) as e:
         apply_net_options(m, parse_argv(argv))
     assert "\n" not in str(e.value)
+
+
+@needs_slirp
+def test_netdev_add_and_del_from_qmp_and_hmp():
+    import socket
+
+    from pemu.monitor import schema
+    m = machine_with(["-netdev", "hubport,id=h0,hubid=1", "-device",
+                      "virtio-net-device,netdev=h0"])
+    hmp = HmpSession(m)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = {"type": "user", "id": "u1", "restrict": True,
+            "hostfwd": [{"str": f"tcp::{port}-:22"}]}
+    schema.validate(schema.BY_NAME["netdev_add"], args)
+    commands.execute(m, "netdev_add", args)
+    try:
+        assert "u1: index=0,type=user,net=10.0.2.0,restrict=on\n" in hmp.run("info network")
+        assert f"127.0.0.1 {port:5d}" in m.net.netdevs["u1"].connection_info()
+        with pytest.raises(QmpError, match="Duplicate ID 'u1'"):
+            commands.execute(m, "netdev_add", {"type": "user", "id": "u1"})
+        assert hmp.run("netdev_add hubport,id=h2,hubid=2") == ""
+        assert "h2" in m.net.netdevs
+        assert hmp.run("netdev_add vde,id=v") == (
+            "netdev type 'vde' is not supported by this build\n")
+        commands.execute(m, "netdev_del", {"id": "u1"})
+        assert "u1" not in hmp.run("info network")
+        with socket.socket() as s:  # the host forward's port is free again
+            s.bind(("127.0.0.1", port))
+        hmp.run("netdev_del h0")
+        assert m.net.nics[0].nic.peer is None
+        with pytest.raises(QmpError, match="Device 'u1' not found"):
+            commands.execute(m, "netdev_del", {"id": "u1"})
+    finally:
+        m.net.cleanup()
