@@ -117,6 +117,8 @@ class VirtioNet(VirtioDevice):
     def reset(self) -> None:
         self._tx_scheduled = False
         self._tx_blocked = False
+        # frames waiting for the old driver's buffers are stale for the next one
+        self.nic.purge_queue()
 
     # --- the transport calls ---------------------------------------------------------
     def handle(self, queue_index: int) -> None:
