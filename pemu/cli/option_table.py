@@ -160,7 +160,7 @@ RISCV64 = OptionTable("pemu-system-riscv64", [
     Opt("nodefaults", None, "don't create default devices"),
     Opt("no-user-config", None, "do not load user configuration (pemu never does)"),
     Opt("netdev", "user|socket|tap|hubport,id=str[,...]",
-        "network back end (see pemu/cli/net_options.py for the sub-options)"),
+        "network back end (see pemu/net/netdev_options.py for the sub-options)"),
     Opt("nic", "user|socket|tap[,model=virtio-net-device][,mac=addr][,...]",
         "a virtio-net card and its back end in one option"),
     Opt("net", "nic[,macaddr=][,model=][,netdev=]|user|socket[,...]",
