@@ -181,14 +181,16 @@ def apply_net_options(machine: Any, opts: Options, warn: Any = None) -> Network:
     try:
         for text in opts.all("netdev"):
             add_netdev(network, machine.loop, text)
-        used: set[str] = set()
-        for text in opts.all("device"):
-            if split_pairs(text, "driver")[0][1] == NIC_MODEL:
-                _device(machine, network, text, used)
+        # QEMU's order: -nic and -net cards are the board's (created with it),
+        # -device cards come after
         for n, text in enumerate(opts.all("nic")):
             _nic_option(machine, network, text, n)
         for text in opts.all("net"):
             _net_option(machine, network, text)
+        used: set[str] = set()
+        for text in opts.all("device"):
+            if split_pairs(text, "driver")[0][1] == NIC_MODEL:
+                _device(machine, network, text, used)
         for text in opts.all("object"):
             _filter(network, text)
     except BaseException:

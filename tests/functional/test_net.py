@@ -9,13 +9,16 @@ that applies the lease), the guest fetches a file from an HTTP server the
 test runs on the host's 127.0.0.1 through the gateway 10.0.2.2, `ping`
 of the gateway answers, the host
 fetches a page from busybox httpd in the guest through the host forward,
-and the filter-dump pcap holds the DHCP exchange and the guest's HTTP GET
+a second NIC on `-netdev socket,listen=` is the LAN cable to a QEMU guest
+(`-netdev socket,connect=`) and the two guests ping each other, and the
+filter-dump pcap holds the DHCP exchange and the guest's HTTP GET
 (read by tshark when installed, and by a small pcap reader always).
 """
 from __future__ import annotations
 
 import http.server
 import os
+import re
 import shutil
 import socket
 import struct
@@ -33,6 +36,9 @@ INITRD = os.path.join(FIRMWARE, "initramfs-riscv64.cpio")
 TOKEN = "pemu-net-host-token-4711"
 GUEST_TOKEN = "served-by-the-guest-0815"
 # udhcpc runs this with the lease in its environment; it applies it.
+LAN_MAC = "52:54:00:00:00:99"
+QEMU_GUEST = ["qemu-system-riscv64", "-M", "virt", "-nographic", "-kernel", KERNEL, "-initrd",
+              INITRD, "-append", "console=ttyS0"]
 DHCP_SCRIPT = ('[ "$1" = bound ] && ip addr add $ip/$mask dev $interface '
                '&& ip route add default via $router; true')
 
@@ -89,18 +95,20 @@ def test_user_networking(emulator, http_server, tmp_path):
         pytest.skip(missing)
     if emulator == "qemu" and not qemu_available():
         pytest.skip("qemu-system-riscv64 (Debian qemu-system-misc) is not installed")
-    hport = _free_port()
+    hport, sport = _free_port(), _free_port()
     pcap = str(tmp_path / "net.pcap")
     fwd = f"hostfwd=tcp:127.0.0.1:{hport}-:8080"
+    lan = f"socket,listen=127.0.0.1:{sport}"
     if emulator == "pemu":
-        argv = PEMU_RISCV + ["-nographic", "-nic", f"user,{fwd}",
+        argv = PEMU_RISCV + ["-nographic", "-nic", f"user,{fwd}", "-nic", f"{lan},mac={LAN_MAC}",
                              "-object", f"filter-dump,id=f0,netdev=__org.qemu.nic0,file={pcap}"]
     else:
-        argv = ["qemu-system-riscv64", "-M", "virt", "-nographic", "-kernel", KERNEL,
-                "-initrd", INITRD, "-append", "console=ttyS0",
-                "-netdev", f"user,id=n0,{fwd}", "-device", "virtio-net-device,netdev=n0",
-                "-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"]
+        argv = QEMU_GUEST + ["-netdev", f"user,id=n0,{fwd}",
+                             "-device", "virtio-net-device,netdev=n0", "-netdev", f"{lan},id=s0",
+                             "-device", f"virtio-net-device,netdev=s0,mac={LAN_MAC}",
+                             "-object", f"filter-dump,id=f0,netdev=n0,file={pcap}"]
     con = Console(argv)
+    peer = None
     try:
         con.expect(PROMPT, 600)
         assert "52:54:00:12:34:56" in con.run("ip link show eth0")
@@ -120,10 +128,27 @@ def test_user_networking(emulator, http_server, tmp_path):
                 "httpd -p 8080 -h /tmp/www")
         with urllib.request.urlopen(f"http://127.0.0.1:{hport}/index.html", timeout=120) as r:
             assert r.read().decode().strip() == GUEST_TOKEN
+        # a LAN cable (-netdev socket, QEMU's framing) to a QEMU guest: they ping each other
+        assert LAN_MAC in con.run("ip link show eth1")
+        con.run("ip link set eth1 up; ip addr add 10.9.0.1/24 dev eth1")
+        if qemu_available():
+            peer = Console(QEMU_GUEST + [
+                "-netdev", f"socket,id=s0,connect=127.0.0.1:{sport}",
+                "-device", "virtio-net-device,netdev=s0"])
+            peer.expect(PROMPT, 300)
+            peer.run("ip link set eth0 up; ip addr add 10.9.0.2/24 dev eth0")
+            assert re.search(r"[1-3] packets received",
+                             peer.run("ping -c 3 -W 20 10.9.0.1", timeout=120))
+            assert re.search(r"[1-3] packets received",
+                             con.run("ping -c 3 -W 20 10.9.0.2", timeout=120))
+            peer.send("poweroff -f\n")
+            assert peer.wait(60) == 0
         con.send("poweroff -f\n")
         assert con.wait(120) == 0
     finally:
         con.kill()
+        if peer is not None:
+            peer.kill()
     packets = pcap_packets(pcap)
     get = b"GET /hello.txt HTTP/1.1"
     assert any(get in p for p in packets), "the guest's HTTP GET is not in the pcap"
