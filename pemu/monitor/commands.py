@@ -207,6 +207,19 @@ def netdev_add(machine: Any, session: Any, **args: Any) -> dict:
     return {}
 
 
+@command("query-rx-filter")
+def query_rx_filter(machine: Any, session: Any, name: str | None = None) -> list[dict]:
+    net = _network(machine)
+    if name is not None:
+        client = net.find(name)
+        if client is None:
+            raise QmpError(f"invalid net client name: {name}")
+        if client.kind != "nic":
+            raise QmpError(f"net client({name}) isn't a NIC")
+    return [{"name": d.nic.name, **d.rx_filter.info()} for d in net.nics
+            if name is None or d.nic.name == name]
+
+
 @command("netdev_del")
 def netdev_del(machine: Any, session: Any, id: str) -> dict:
     from pemu.net.netdev_options import del_netdev

@@ -33,6 +33,7 @@ class Event:
 
 
 ENUMS: dict[str, list[str]] = {
+    "RxState": ["normal", "none", "all"],
     "QMPCapability": ["oob"],
     "RunState": ["debug", "inmigrate", "internal-error", "io-error", "paused", "postmigrate",
                  "prelaunch", "finish-migrate", "restore-vm", "running", "save-vm", "shutdown",
@@ -46,6 +47,11 @@ ENUMS: dict[str, list[str]] = {
 
 STRUCTS: dict[str, dict[str, str]] = {
     "String": {"str": "str"},
+    "RxFilterInfo": {"name": "str", "promiscuous": "bool", "multicast": "RxState",
+                     "unicast": "RxState", "vlan": "RxState", "broadcast-allowed": "bool",
+                     "multicast-overflow": "bool", "unicast-overflow": "bool",
+                     "main-mac": "str", "vlan-table": "[int]", "unicast-table": "[str]",
+                     "multicast-table": "[str]"},
     "VersionTriple": {"major": "int", "minor": "int", "micro": "int"},
     "VersionInfo": {"qemu": "VersionTriple", "package": "str"},
     "CommandInfo": {"name": "str"},
@@ -114,6 +120,8 @@ COMMANDS: list[Command] = [
         # hubport
         "*hubid": "int"}, None,
         "Add a network back end (the members of its type, as -netdev takes them)."),
+    Command("query-rx-filter", {"*name": "str"}, "[RxFilterInfo]",
+            "The receive filter (rx mode, MAC tables) each NIC's guest driver set."),
     Command("netdev_del", {"id": "str"}, None,
             "Remove a network back end; a NIC it served loses its peer."),
 ]

@@ -112,6 +112,9 @@ def test_user_networking(emulator, http_server, tmp_path):
     try:
         con.expect(PROMPT, 600)
         assert "52:54:00:12:34:56" in con.run("ip link show eth0")
+        # the driver took MAC, MRG_RXBUF, STATUS, CTRL_VQ, CTRL_RX, CTRL_MAC_ADDR (5.1.3)
+        feats = con.run("cat /sys/class/net/eth0/device/features")
+        assert all(feats[bit] == "1" for bit in (5, 15, 16, 17, 18, 23)), feats
         con.run(f"echo '{DHCP_SCRIPT}' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh")
         out = con.run("ip link set eth0 up; udhcpc -i eth0 -n -q -f -t 5 -T 3 -s /tmp/dhcp.sh",
                       timeout=120)

@@ -1,10 +1,12 @@
 """virtio network card (VIRTIO 1.2 section 5.1) on a net client.
 
 Queues (5.1.2): 0 receiveq1 (device-writable buffers the guest posts for
-incoming frames), 1 transmitq1 (frames the guest sends). No control queue,
-no multiqueue, no offloads: a frame is a plain Ethernet frame.
+incoming frames), 1 transmitq1 (frames the guest sends), 2 controlq (rx
+mode, MAC tables, MAC address: virtio_net_ctrl.py). No multiqueue, no
+offloads: a frame is a plain Ethernet frame.
 
-Features offered (5.1.3): MAC (5), MRG_RXBUF (15), STATUS (16).
+Features offered (5.1.3): MAC (5), MRG_RXBUF (15), STATUS (16), CTRL_VQ (17),
+CTRL_RX (18), CTRL_MAC_ADDR (23).
 Config layout (5.1.4), little-endian: mac[6] @0, status u16 @6 (bit 0
 LINK_UP), max_virtqueue_pairs u16 @8 (1), mtu u16 @10 (1500, informative:
 F_MTU is not offered). With VIRTIO_F_VERSION_1 the config is read-only.
@@ -29,6 +31,7 @@ import re
 import struct
 from typing import Any
 
+from pemu.hw.net.virtio_net_ctrl import RxFilter
 from pemu.hw.virtio.virtio_mmio import STATUS_DEVICE_NEEDS_RESET, STATUS_DRIVER_OK, VirtioDevice
 from pemu.hw.virtio.virtqueue import VirtqueueError
 from pemu.net.client import NetClient
@@ -40,10 +43,15 @@ VIRTIO_ID_NET = 1
 VIRTIO_NET_F_MAC = 1 << 5
 VIRTIO_NET_F_MRG_RXBUF = 1 << 15
 VIRTIO_NET_F_STATUS = 1 << 16
+VIRTIO_NET_F_CTRL_VQ = 1 << 17
+VIRTIO_NET_F_CTRL_RX = 1 << 18
+VIRTIO_NET_F_CTRL_MAC_ADDR = 1 << 23
 
 VIRTIO_NET_S_LINK_UP = 1
 HDR_LEN = 12
-RXQ, TXQ = 0, 1
+RXQ, TXQ, CTRLQ = 0, 1, 2
+#: Largest control command accepted (a MAC table of 2 x 64 entries fits easily).
+MAX_CTRL = 4096
 #: Largest frame a transmit chain may carry (64 KiB, as QEMU's NET_BUFSIZE allows).
 MAX_FRAME = 65536
 DEFAULT_MAC = "52:54:00:12:34:56"
@@ -76,7 +84,8 @@ class NicClient(NetClient):
         self.dev.tx_resume()
 
     def info(self) -> str:
-        return f"model={self.dev.type_name},macaddr={self.dev.mac}"
+        mac = ":".join(f"{b:02x}" for b in self.dev.rx_filter.mac)
+        return f"model={self.dev.type_name},macaddr={mac}"
 
 
 @register_type
@@ -85,7 +94,7 @@ class VirtioNet(VirtioDevice):
     description = "virtio network card"
     user_creatable = True
     device_id = VIRTIO_ID_NET
-    num_queues = 2
+    num_queues = 3
     queue_size = 256
     mac = Property(str, DEFAULT_MAC, "MAC address (52:54:00:12:34:56 + NIC index by default)")
 
@@ -96,7 +105,12 @@ class VirtioNet(VirtioDevice):
         self.mac_bytes = parse_mac(self.mac)
         self.loop = loop
         self.nic = NicClient(name, self)
-        self.features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MRG_RXBUF
+        self.features = (VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MRG_RXBUF
+                         | VIRTIO_NET_F_CTRL_VQ | VIRTIO_NET_F_CTRL_RX
+                         | VIRTIO_NET_F_CTRL_MAC_ADDR)
+        self.rx_filter = RxFilter(self.mac_bytes)
+        #: Frames the receive filter (the guest's rx mode) turned away.
+        self.rx_filtered = 0
         self._tx_scheduled = False
         self._tx_blocked = False
         #: Frames the guest sent that were dropped as malformed (too long).
@@ -106,7 +120,7 @@ class VirtioNet(VirtioDevice):
     @property
     def config(self) -> bytes:
         status = VIRTIO_NET_S_LINK_UP if self.nic.link_up else 0
-        return self.mac_bytes + struct.pack("<HHH", status, 1, 1500)
+        return self.rx_filter.mac + struct.pack("<HHH", status, 1, 1500)
 
     def set_link(self, up: bool) -> None:
         """Cable plugged or pulled (QMP set_link): status bit and a config interrupt."""
@@ -119,6 +133,8 @@ class VirtioNet(VirtioDevice):
         self._tx_blocked = False
         # frames waiting for the old driver's buffers are stale for the next one
         self.nic.purge_queue()
+        self.rx_filter.reset()
+        self.rx_filter.mac = self.mac_bytes
 
     # --- the transport calls ---------------------------------------------------------
     def handle(self, queue_index: int) -> None:
@@ -130,6 +146,26 @@ class VirtioNet(VirtioDevice):
             elif not self._tx_scheduled:
                 self._tx_scheduled = True
                 self.loop.bh(self._tx)
+        elif queue_index == CTRLQ and self.driver_features & VIRTIO_NET_F_CTRL_VQ:
+            self._ctrl()
+
+    def _ctrl(self) -> None:
+        """Control commands (5.1.6.5): {class, command, data} then the ack byte."""
+        vq = self.vqs[CTRLQ]
+        feats = self.driver_features
+        pushed = False
+        while (elem := vq.pop()) is not None:
+            if elem.in_len < 1 or not 2 <= elem.out_len <= MAX_CTRL:
+                raise VirtqueueError("control command without header or ack byte")
+            cmd = vq.read_out(elem)
+            ack = self.rx_filter.command(cmd[0], cmd[1], cmd[2:],
+                                         bool(feats & VIRTIO_NET_F_CTRL_RX),
+                                         bool(feats & VIRTIO_NET_F_CTRL_MAC_ADDR))
+            vq.write_in(elem, bytes((ack,)))
+            vq.push(elem, 1)
+            pushed = True
+        if pushed:
+            self.notify(CTRLQ)
 
     # --- receive -------------------------------------------------------------------
     def _working(self) -> bool:
@@ -149,6 +185,9 @@ class VirtioNet(VirtioDevice):
         """Put one frame in the guest's receive buffers; False if they are too few."""
         if not self._working():
             return False
+        if self.driver_features & VIRTIO_NET_F_CTRL_RX and not self.rx_filter.accepts(frame):
+            self.rx_filtered += 1  # not for this card in the mode the guest chose
+            return True
         vq = self.vqs[RXQ]
         try:
             placed = self._place(vq, frame)

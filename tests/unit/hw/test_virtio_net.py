@@ -84,6 +84,7 @@ class NetDriver:
         self.dev.nic.connect(self.peer)
         self.rx = Ring(self.mem, RAM)
         self.tx = Ring(self.mem, RAM + 0x1000)
+        self.ctrl = Ring(self.mem, RAM + 0x2000)
         self.bump = RAM + 0x10000
         self.w(0x70, 0)
         self.w(0x70, 3)
@@ -95,7 +96,7 @@ class NetDriver:
             self.w(0x24, sel)
             self.w(0x20, (feats >> (32 * sel)) & 0xFFFFFFFF)
         self.w(0x70, 3 | vm.STATUS_FEATURES_OK)
-        for q, ring in ((0, self.rx), (1, self.tx)):
+        for q, ring in ((0, self.rx), (1, self.tx), (2, self.ctrl)):
             self.w(0x30, q)
             self.w(0x38, QSIZE)
             for off, addr in ((0x80, ring.desc), (0x90, ring.avail), (0xA0, ring.used_ring)):
@@ -133,6 +134,15 @@ class NetDriver:
         addr = self.alloc(len(header) + len(frame), header + frame)
         self.tx.add([(addr, len(header), False), (addr + len(header), len(frame), False)])
         self.w(0x50, 1)
+
+    def command(self, cls: int, cmd: int, data: bytes = b"") -> int:
+        """One control-queue command; returns the device's ack byte."""
+        out = self.alloc(2 + len(data), bytes((cls, cmd)) + data)
+        ack = self.alloc(1, b"\x77")
+        self.ctrl.add([(out, 2 + len(data), False), (ack, 1, True)])
+        self.w(0x50, 2)
+        assert [n for _, n in self.ctrl.used()] == [1]
+        return self.mem.read_bytes(ack, 1)[0]
 
     @property
     def needs_reset(self) -> bool:
@@ -278,3 +288,54 @@ def test_oversized_transmit_is_dropped_not_read():
     assert d.peer.got == [] and d.dev.tx_errors == 1 and not d.needs_reset
     d.transmit(FRAME)
     assert d.peer.got == [FRAME]
+
+
+OTHER = bytes.fromhex("525400aaaaaa")
+
+
+def delivered(d: NetDriver, dst: bytes) -> bool:
+    """Whether a frame to `dst` reaches the guest's buffers."""
+    d.post_rx()
+    d.peer.send(dst + bytes.fromhex("525500000002" "0800") + b"x" * 50)
+    return bool(d.rx.used())
+
+
+def test_control_queue_rx_mode_and_mac_tables():
+    d = NetDriver()
+    f = d.features()
+    assert f & (1 << 17) and f & (1 << 18) and f & (1 << 23)
+    mine = bytes.fromhex("525400123457")
+    assert delivered(d, OTHER)  # promiscuous after reset, as QEMU
+    assert d.command(0, 0, b"\x00") == 0  # PROMISC off
+    assert not delivered(d, OTHER) and d.dev.rx_filtered == 1
+    assert delivered(d, mine)
+    assert delivered(d, b"\xff" * 6)
+    group = bytes.fromhex("01005e000001")
+    assert not delivered(d, group)
+    assert d.command(0, 1, b"\x01") == 0  # ALLMULTI on
+    assert delivered(d, group)
+    table = struct.pack("<I", 1) + OTHER + struct.pack("<I", 0)
+    assert d.command(1, 0, table) == 0  # MAC_TABLE_SET: OTHER in the unicast table
+    assert delivered(d, OTHER)
+    info = d.dev.rx_filter.info()
+    assert info["unicast-table"] == ["52:54:00:aa:aa:aa"] and info["multicast"] == "all"
+
+
+def test_control_queue_mac_addr_set_and_errors():
+    d = NetDriver()
+    assert d.command(1, 1, bytes.fromhex("020000000001")) == 0
+    assert bytes(d.r(0x100 + i, 1) for i in range(6)) == bytes.fromhex("020000000001")
+    assert "macaddr=02:00:00:00:00:01" in d.dev.nic.info()
+    assert d.command(9, 0) == 1  # unknown class: VIRTIO_NET_ERR
+    assert d.command(1, 0, b"\x05\x00\x00\x00") == 1  # table shorter than it says
+    assert d.command(0, 0, b"") == 1  # PROMISC without its byte
+    d.w(0x70, 0)  # reset: the configured MAC comes back
+    assert bytes(d.r(0x100 + i, 1) for i in range(6)) == bytes.fromhex("525400123457")
+
+
+def test_control_command_without_ack_byte_needs_reset():
+    d = NetDriver()
+    out = d.alloc(3, b"\x00\x00\x00")
+    d.ctrl.add([(out, 3, False)])
+    d.w(0x50, 2)
+    assert d.needs_reset

@@ -69,6 +69,11 @@ def test_set_link_reaches_the_guest_visible_status():
     assert dev.config[6] == 1
     with pytest.raises(QmpError, match="Device 'nope' not found"):
         commands.execute(m, "set_link", {"name": "nope", "up": True})
+    (rx,) = commands.execute(m, "query-rx-filter", {"name": "nic0"})
+    assert rx["name"] == "nic0" and rx["promiscuous"] is True
+    assert rx["main-mac"] == "52:54:00:12:34:56" and rx["multicast"] == "normal"
+    with pytest.raises(QmpError, match="isn't a NIC"):
+        commands.execute(m, "query-rx-filter", {"name": "h0"})
 
 
 @needs_slirp
