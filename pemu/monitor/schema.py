@@ -113,6 +113,7 @@ COMMANDS: list[Command] = [
         "*net": "str", "*host": "str", "*dhcpstart": "str", "*dns": "str", "*restrict": "bool",
         "*ipv4": "bool", "*ipv6": "bool", "*hostname": "str", "*domainname": "str",
         "*tftp": "str", "*bootfile": "str", "*hostfwd": "[String]",
+        "*guestfwd": "[String]",
         # socket
         "*listen": "str", "*connect": "str", "*mcast": "str", "*udp": "str", "*localaddr": "str",
         # tap

@@ -2,7 +2,8 @@
 
 Only what `user.py` calls: slirp_new with a version-4 SlirpConfig and the
 SlirpCb callback table, slirp_input, slirp_pollfds_fill/poll,
-slirp_add_hostfwd/remove_hostfwd, slirp_handle_timer, slirp_connection_info,
+slirp_add_hostfwd/remove_hostfwd, slirp_add_exec (guestfwd to a command),
+slirp_handle_timer, slirp_connection_info,
 slirp_cleanup, slirp_version_string. Struct layouts follow libslirp.h
 (SLIRP_CONFIG_VERSION_MAX 4). `load()` returns None where the library is
 absent, and `-netdev user` is then refused with one line.
@@ -131,6 +132,8 @@ def load() -> ctypes.CDLL | None:
     lib.slirp_add_hostfwd.restype = ci
     lib.slirp_remove_hostfwd.argtypes = [vp, ci, InAddr, ci]
     lib.slirp_remove_hostfwd.restype = ci
+    lib.slirp_add_exec.argtypes = [vp, ctypes.c_char_p, ctypes.POINTER(InAddr), ci]
+    lib.slirp_add_exec.restype = ci
     lib.slirp_connection_info.argtypes = [vp]
     lib.slirp_connection_info.restype = vp  # a malloc'ed string: freed with libc free()
     lib.slirp_version_string.restype = ctypes.c_char_p

@@ -17,9 +17,9 @@ from pemu.net.user import NetdevError
 REFUSED_TYPES = ("bridge", "l2tpv3", "vde", "netmap", "vhost-user", "vhost-vdpa",
                  "stream", "dgram", "af-xdp", "vmnet-host", "vmnet-shared", "vmnet-bridged")
 USER_KEYS = ("net", "host", "dhcpstart", "dns", "restrict", "ipv4", "ipv6", "hostname",
-             "domainname", "tftp", "bootfile", "hostfwd")
+             "domainname", "tftp", "bootfile", "hostfwd", "guestfwd")
 USER_REFUSED = ("ip", "dnssearch", "ipv6-net", "ipv6-prefix", "ipv6-prefixlen", "ipv6-host",
-                "ipv6-dns", "smb", "smbserver", "guestfwd", "tftp-server-name")
+                "ipv6-dns", "smb", "smbserver", "tftp-server-name")
 SOCKET_KEYS = ("listen", "connect", "mcast", "udp", "localaddr", "fd")
 TAP_KEYS = ("ifname", "script", "downscript")
 TAP_REFUSED = ("fd", "fds", "br", "helper", "sndbuf", "vnet_hdr", "vhost", "vhostfd",
@@ -75,8 +75,8 @@ def _user(network: Network, loop: Any, name: str, pairs: list[tuple[str, str]],
             raise ValueError(f"{where}: user netdev option '{key}' is not supported by this build")
         if key not in USER_KEYS:
             raise ValueError(f"{where}: Invalid parameter '{key}'")
-        if key == "hostfwd":
-            cfg.hostfwd.append(value)
+        if key in ("hostfwd", "guestfwd"):
+            getattr(cfg, key).append(value)
         elif key == "net":
             cfg.net = _parse_net(value, where)
         elif key in ("restrict", "ipv4", "ipv6"):

@@ -18,13 +18,17 @@ Slirp's own timers (IPv6 router advertisements) are pemu timers.
 
 Host forwards bind 127.0.0.1 unless the rule names another address
 (safer than QEMU's all-interfaces default; give 0.0.0.0 for that).
+`guestfwd=tcp:10.0.2.100:PORT-cmd:COMMAND` connects a guest connection to
+that address with a command libslirp runs; QEMU's chardev form is refused.
 """
 from __future__ import annotations
 
 import ctypes
 import ipaddress
+import os
 import select
 import selectors
+import socket
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +102,7 @@ class UserConfig:
     tftp: str | None = None
     bootfile: str | None = None
     hostfwd: list[str] = field(default_factory=list)
+    guestfwd: list[str] = field(default_factory=list)
 
     def address(self, value: str | None, offset: int, what: str) -> str:
         """An address of the network: given (checked to be inside it) or net + offset."""
@@ -137,6 +142,9 @@ class UserNetdev(NetClient):
         self._scheduled = False
         self._closed = False
         self.guest_errors = 0
+        self._ping_checked = False
+        #: slirp answers pings to these itself (the gateway, the DNS address)
+        self._own = {socket.inet_aton(self.host), socket.inet_aton(self.dns)}
         self._service_timer = Timer(loop.clock, self._service)
         self._make_callbacks()
         self._keep = [c.encode() if c else None for c in (
@@ -166,6 +174,8 @@ class UserNetdev(NetClient):
         try:
             for rule in cfg.hostfwd:
                 self.add_hostfwd(rule)
+            for rule in cfg.guestfwd:
+                self.add_guestfwd(rule)
         except NetdevError:
             self.cleanup()
             raise
@@ -240,6 +250,13 @@ class UserNetdev(NetClient):
 
     # --- the guest's frames --------------------------------------------------------
     def receive(self, data: bytes) -> bool:
+        if not self._ping_checked and _is_icmp_echo(data) and data[30:34] not in self._own:
+            self._ping_checked = True
+            if not ping_sockets_allowed():
+                sys.stderr.write(
+                    f"pemu: warning: -netdev user {self.name}: this host does not allow "
+                    "unprivileged ICMP sockets (sysctl net.ipv4.ping_group_range), so the "
+                    "guest's pings beyond its gateway get no answer\n")
         if not self._closed:
             self.lib.slirp_input(self.slirp, data, len(data))
             self._schedule()
@@ -310,6 +327,22 @@ class UserNetdev(NetClient):
         self._schedule()
         return fwd
 
+    def add_guestfwd(self, text: str) -> None:
+        """'[tcp]:server:port-cmd:command': a guest connection to server:port talks to
+        the command's stdin/stdout (libslirp runs it). QEMU's chardev form is refused."""
+        rule, dash, target = text.partition("-")
+        proto, _, rest = rule.partition(":")
+        server, _, port = rest.rpartition(":")
+        if not dash or proto not in ("", "tcp") or not port.isdigit() or int(port) > 65535:
+            raise NetdevError(f"Invalid guest forwarding rule '{text}'")
+        if not target.startswith("cmd:"):
+            raise NetdevError(f"guestfwd to a chardev ('{target}') is not supported by this "
+                              "build (only -cmd:COMMAND)")
+        addr = libslirp.in_addr(self.cfg.address(server or None, 0x64, "guestfwd server"))
+        if self.lib.slirp_add_exec(self.slirp, target[4:].encode(), ctypes.byref(addr),
+                                   int(port)) < 0:
+            raise NetdevError(f"conflicting/invalid host:port in guest forwarding rule '{text}'")
+
     def remove_hostfwd(self, udp: bool, host_addr: str, host_port: int) -> bool:
         rc = self.lib.slirp_remove_hostfwd(self.slirp, int(udp), libslirp.in_addr(host_addr),
                                            host_port)
@@ -337,6 +370,25 @@ class UserNetdev(NetClient):
         if self.slirp:
             self.lib.slirp_cleanup(self.slirp)
             self.slirp = None
+
+
+def _is_icmp_echo(frame: bytes) -> bool:
+    """An IPv4 ICMP echo request in an Ethernet frame."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 1:
+        return False
+    ihl = (frame[14] & 0xF) * 4
+    return len(frame) > 14 + ihl and frame[14 + ihl] == 8
+
+
+def ping_sockets_allowed() -> bool:
+    """Whether this process may open unprivileged ICMP sockets, which libslirp uses
+    for the guest's pings (net.ipv4.ping_group_range holds one of our groups)."""
+    try:
+        with open("/proc/sys/net/ipv4/ping_group_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        return False
+    return any(lo <= g <= hi for g in {os.getegid(), *os.getgroups()})
 
 
 def _poll_now(pollfds: list[tuple[int, int]]) -> list[int]:

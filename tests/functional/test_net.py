@@ -7,7 +7,8 @@ riscv virt, so it gets the equivalent ``-netdev user -device virtio-net-device``
 From one boot: DHCP gives 10.0.2.15 (busybox udhcpc with a small script
 that applies the lease), the guest fetches a file from an HTTP server the
 test runs on the host's 127.0.0.1 through the gateway 10.0.2.2, `ping`
-of the gateway answers, the host
+of the gateway answers, a connection
+to 10.0.2.100 reaches a command through guestfwd, the host
 fetches a page from busybox httpd in the guest through the host forward,
 a second NIC on `-netdev socket,listen=` is the LAN cable to a QEMU guest
 (`-netdev socket,connect=`) and the two guests ping each other, and the
@@ -37,6 +38,7 @@ TOKEN = "pemu-net-host-token-4711"
 GUEST_TOKEN = "served-by-the-guest-0815"
 # udhcpc runs this with the lease in its environment; it applies it.
 LAN_MAC = "52:54:00:00:00:99"
+CMD_TOKEN = "from-a-guestfwd-command"
 QEMU_GUEST = ["qemu-system-riscv64", "-M", "virt", "-nographic", "-kernel", KERNEL, "-initrd",
               INITRD, "-append", "console=ttyS0"]
 DHCP_SCRIPT = ('[ "$1" = bound ] && ip addr add $ip/$mask dev $interface '
@@ -97,7 +99,7 @@ def test_user_networking(emulator, http_server, tmp_path):
         pytest.skip("qemu-system-riscv64 (Debian qemu-system-misc) is not installed")
     hport, sport = _free_port(), _free_port()
     pcap = str(tmp_path / "net.pcap")
-    fwd = f"hostfwd=tcp:127.0.0.1:{hport}-:8080"
+    fwd = f"hostfwd=tcp:127.0.0.1:{hport}-:8080,guestfwd=tcp:10.0.2.100:4321-cmd:echo {CMD_TOKEN}"
     lan = f"socket,listen=127.0.0.1:{sport}"
     if emulator == "pemu":
         argv = PEMU_RISCV + ["-nographic", "-nic", f"user,{fwd}", "-nic", f"{lan},mac={LAN_MAC}",
@@ -126,6 +128,8 @@ def test_user_networking(emulator, http_server, tmp_path):
         # guest -> host through NAT: the gateway 10.0.2.2 is the host's loopback
         out = con.run(f"wget -q -O - http://10.0.2.2:{http_server}/hello.txt", timeout=120)
         assert TOKEN in out
+        # guest -> a command on the host through guestfwd (libslirp runs it)
+        assert CMD_TOKEN in con.run("sleep 5 | nc 10.0.2.100 4321", timeout=120)
         # host -> guest through the host forward to busybox httpd
         con.run(f"mkdir -p /tmp/www; echo {GUEST_TOKEN} > /tmp/www/index.html; "
                 "httpd -p 8080 -h /tmp/www")

@@ -100,7 +100,9 @@ def test_hostfwd_add_and_remove_from_hmp():
 @pytest.mark.parametrize("argv, message", [
     (["-netdev", "user"], "Parameter 'id' is missing"),
     (["-netdev", "user,id=a", "-netdev", "hubport,id=a,hubid=0"], "Duplicate ID 'a'"),
-    (["-netdev", "user,id=a,guestfwd=tcp:10.0.2.100:1-cmd:x"], "'guestfwd' is not supported"),
+    (["-netdev", "user,id=a,guestfwd=tcp:10.0.2.100:1-chardev0"], "guestfwd to a chardev"),
+    (["-netdev", "user,id=a,guestfwd=tcp:10.9.9.9:1-cmd:x"], "not in the network"),
+    (["-netdev", "user,id=a,smb=/tmp"], "'smb' is not supported"),
     (["-netdev", "user,id=a,net=10.0.2.1/24"], "Invalid network"),
     (["-netdev", "user,id=a,dhcpstart=10.9.9.9"], "not in the network"),
     (["-netdev", "user,id=a,hostfwd=tcp::1"], "Missing - separator"),
