@@ -133,6 +133,16 @@ def info_network(s: Any, a: dict) -> str:
     return net.info() if net is not None else ""
 
 
+def info_usernet(s: Any, a: dict) -> str:
+    net = getattr(s.machine, "net", None)
+    out = []
+    for nd in (net.netdevs.values() if net is not None else ()):
+        if nd.kind == "user":
+            hub = nd.peer.hub.id if nd.peer is not None and nd.peer.kind == "hubport" else -1
+            out.append(f"Hub {hub} ({nd.name}):\n{nd.connection_info()}")
+    return "".join(out)
+
+
 def cmd_set_link(s: Any, a: dict) -> str | None:
     up = {"on": True, "off": False}.get(a["up"])
     if up is None:
@@ -212,6 +222,8 @@ INFO_COMMANDS: list[HmpCommand] = [
                "vCPU to query; show the current CPU's registers if no argument is specified)",
                info_registers),
     HmpCommand(("status",), "", "", "show the current VM status (running|paused)", info_status),
+    HmpCommand(("usernet",), "", "", "show user network stack connection states",
+               info_usernet),
     HmpCommand(("version",), "", "", "show the version of QEMU", info_version),
 ]
 

@@ -86,7 +86,9 @@ def test_hostfwd_add_and_remove_from_hmp():
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         assert hmp.run(f"hostfwd_add tcp::{port}-:22") == ""
-        assert f"127.0.0.1 {port:5d}" in m.net.netdevs["__org.qemu.nic0"].connection_info()
+        usernet = hmp.run("info usernet")
+        assert usernet.startswith("Hub -1 (__org.qemu.nic0):\n  Protocol[State]    FD  Source")
+        assert "TCP[HOST_FORWARD]" in usernet and f"127.0.0.1 {port:5d}" in usernet
         assert hmp.run(f"hostfwd_add tcp::{port}-:22") == (
             f"could not set up host forwarding rule 'tcp::{port}-:22'\n")
         assert hmp.run(f"hostfwd_remove tcp::{port}") == (
