@@ -19,7 +19,6 @@ plugged into nothing would drop it (counted in `dropped`).
 """
 from __future__ import annotations
 
-import errno
 import selectors
 import socket
 import struct
@@ -210,9 +209,8 @@ class StreamNetdev(SocketNetdev):
             n = self.sock.send(self._out)
         except (BlockingIOError, InterruptedError):
             n = 0
-        except OSError as e:
-            if e.errno not in (errno.EAGAIN,):
-                self._disconnect()
+        except OSError:
+            self._disconnect()  # the peer reset the connection: the cable is unplugged
             return
         del self._out[:n]
         self._watch()
