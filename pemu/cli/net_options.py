@@ -114,6 +114,9 @@ def _net_option(machine: Any, network: Network, text: str) -> None:
     kind = pairs[0][1]
     if kind == "none":
         return
+    if kind == "hubport":
+        raise ValueError(f"{where}: network backend 'hubport' is only supported with "
+                         "-netdev/-nic")
     opts = pairs[1:]
     name = next((v for k, v in opts if k == "name"), None)
     opts = [(k, v) for k, v in opts if k != "name"]

@@ -128,7 +128,8 @@ def riscv_sample(name: str, d) -> list[str] | None:
         "append": "x", "initrd": f"{d}/initrd", "dtb": f"{d}/given.dtb",
         "pidfile": f"{d}/pemu.pid", "d": "in_asm", "D": f"{d}/log", "seed": "5",
         "L": str(d), "icount": "shift=3,sleep=off", "rtc": "base=utc,clock=host",
-        "netdev": "hubport,id=n0,hubid=0", "nic": "user,model=virtio-net-device", "net": "nic",
+        "netdev": "hubport,id=n0,hubid=0", "nic": "hubport,hubid=3,model=virtio-net-device",
+        "net": "nic",
         "object": f"filter-dump,id=f0,netdev=n0,file={d}/dump.pcap",
     }
     if name in ("h", "version", "enable-kvm", "daemonize"):

@@ -109,6 +109,7 @@ def test_hostfwd_add_and_remove_from_hmp():
     (["-netdev", "user,id=a,dhcpstart=10.9.9.9"], "not in the network"),
     (["-netdev", "user,id=a,hostfwd=tcp::1"], "Missing - separator"),
     (["-netdev", "tap,id=a,vhost=on"], "tap netdev option 'vhost' is not supported"),
+    (["-net", "hubport,hubid=0"], "'hubport' is only supported with -netdev/-nic"),
     (["-netdev", "vde,id=a"], "netdev type 'vde' is not supported by this build"),
     (["-netdev", "nosuch,id=a"], "expects a netdev backend type"),
     (["-nic", "user,model=e1000"], "NIC model 'e1000' is not supported"),
