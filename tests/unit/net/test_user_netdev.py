@@ -89,3 +89,37 @@ def test_pings_beyond_the_gateway_note_once_when_the_host_forbids(netdev, monkey
     box.send(ipv4_frame("198.51.100.8", 1, echo))
     err = capsys.readouterr().err
     assert err.count("ping_group_range") == (0 if allowed else 1)
+
+
+def _ip_checksum(header: bytes) -> int:
+    total = sum(struct.unpack(f">{len(header) // 2}H", header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def test_tftp_serves_the_tftp_directory(tmp_path):
+    (tmp_path / "boot.txt").write_bytes(b"served over tftp")
+    loop = MainLoop(VirtualClock(None))
+    nd = UserNetdev("u0", loop, UserConfig(tftp=str(tmp_path)))
+    box = Box()
+    box.connect(nd)
+    try:
+        guest, gw = socket.inet_aton("10.0.2.15"), socket.inet_aton("10.0.2.2")
+        # an ARP request first: slirp learns the guest's MAC from it
+        box.send(b"\xff" * 6 + MAC + b"\x08\x06" + struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1)
+                 + MAC + guest + bytes(6) + gw)
+        slirp_mac = box.got[0][6:12]
+        rrq = b"\x00\x01boot.txt\x00octet\x00"
+        udp = struct.pack(">HHHH", 1234, 69, 8 + len(rrq), 0) + rrq
+        ip = bytearray(struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 7, 0, 64, 17, 0,
+                                   guest, gw))
+        ip[10:12] = struct.pack(">H", _ip_checksum(bytes(ip)))
+        box.send(slirp_mac + MAC + b"\x08\x00" + bytes(ip) + udp)
+        data = [f for f in box.got[1:] if f[12:14] == b"\x08\x00" and f[23] == 17]
+        assert data, "no TFTP answer"
+        payload = data[0][14 + 20 + 8:]
+        assert payload[:4] == b"\x00\x03\x00\x01"  # DATA, block 1
+        assert payload[4:] == b"served over tftp"
+    finally:
+        nd.cleanup()
