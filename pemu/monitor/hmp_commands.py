@@ -151,12 +151,12 @@ def cmd_set_link(s: Any, a: dict) -> str | None:
     return None
 
 
-def _user_netdev(s: Any, words: list[str], nargs: int) -> tuple[Any, str] | str:
+def _user_netdev(s: Any, words: list[str]) -> tuple[Any, str] | str:
     """hostfwd_add/remove [netdev_id] RULE: the user netdev and the rule, or an error line."""
     net = getattr(s.machine, "net", None)
     users = {k: v for k, v in (net.netdevs.items() if net is not None else ()) if
              v.kind == "user"}
-    if len(words) == nargs + 1:
+    if len(words) == 2:
         nd = users.get(words[0])
         if nd is None:
             return f"unknown netdev: '{words[0]}'\n"
@@ -168,7 +168,7 @@ def _user_netdev(s: Any, words: list[str], nargs: int) -> tuple[Any, str] | str:
 
 def cmd_hostfwd_add(s: Any, a: dict) -> str | None:
     from pemu.net.user import NetdevError
-    found = _user_netdev(s, [w for w in (a["arg1"], a.get("arg2")) if w], 1)
+    found = _user_netdev(s, [w for w in (a["arg1"], a.get("arg2")) if w])
     if isinstance(found, str):
         return found
     nd, rule = found
@@ -180,7 +180,7 @@ def cmd_hostfwd_add(s: Any, a: dict) -> str | None:
 
 
 def cmd_hostfwd_remove(s: Any, a: dict) -> str:
-    found = _user_netdev(s, [w for w in (a["arg1"], a.get("arg2")) if w], 1)
+    found = _user_netdev(s, [w for w in (a["arg1"], a.get("arg2")) if w])
     if isinstance(found, str):
         return found
     nd, rule = found
@@ -289,13 +289,13 @@ TOP_COMMANDS: list[HmpCommand] = [
     HmpCommand(("memsave",), "val:l,size:i,filename:s", "addr size file",
                "save to disk virtual memory dump starting at 'addr' of size 'size'",
                cmd_memsave),
-    HmpCommand(("pmemsave",), "val:l,size:i,filename:s", "addr size file",
-               "save to disk physical memory dump starting at 'addr' of size 'size'",
-               _qmp("pmemsave")),
     HmpCommand(("netdev_add",), "netdev:s", "[user|socket|tap|hubport],id=str[,prop=value][,...]",
                "add host network device", cmd_netdev_add),
     HmpCommand(("netdev_del",), "id:s", "id", "remove host network device",
                _qmp("netdev_del")),
+    HmpCommand(("pmemsave",), "val:l,size:i,filename:s", "addr size file",
+               "save to disk physical memory dump starting at 'addr' of size 'size'",
+               _qmp("pmemsave")),
     HmpCommand(("print", "p"), "fmt:/,val:l", "/fmt expr",
                "print expression value (use $reg for CPU register access)", cmd_print),
     HmpCommand(("quit", "q"), "", "", "quit the emulator", _qmp("quit")),
