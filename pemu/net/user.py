@@ -14,7 +14,9 @@ When one is ready, or the guest sent a frame, or slirp's timeout expires
 (a timer on the machine clock, as QEMU's virtual clock), a bottom half
 "services" slirp: a zero-timeout poll() of its sockets gives the exact
 events, slirp_pollfds_poll handles them, and the watched set is updated.
-Slirp's own timers (IPv6 router advertisements) are pemu timers.
+Slirp's own timers (IPv6 router advertisements) are pemu timers. libslirp
+calls unregister_poll_fd before it closes a socket, and pemu then drops it
+from the selector, so a reused descriptor number never meets a stale entry.
 
 Host forwards bind 127.0.0.1 unless the rule names another address
 (safer than QEMU's all-interfaces default; give 0.0.0.0 for that).
