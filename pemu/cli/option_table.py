@@ -97,10 +97,10 @@ RTC_KEYS = ("base", "clock", "driftfix")
 # (QEMU's own parser is the oracle: tests/unit/cli/test_option_table.py checks it).
 _COMMON_REFUSED = _refused(
     "numa add-fd set global boot mem-path k audio audiodev fda fdb hdc hdd blockdev "
-    "mtdblock sd fsdev virtfs iscsi usbdevice spice rotate vnc netdev nic net tpmdev "
+    "mtdblock sd fsdev virtfs iscsi usbdevice spice rotate vnc tpmdev "
     "pflash compat fw_cfg parallel debugcon overcommit dfilter action loadvm "
     "option-rom watchdog-action echr incoming chroot runas sandbox readconfig trace "
-    "plugin msg dump-vmstate object",
+    "plugin msg dump-vmstate",
     "mem-prealloc audio-help usb portrait full-screen preconfig only-migratable "
     "async-teardown enable-sync-profile")
 
@@ -162,6 +162,14 @@ RISCV64 = OptionTable("pemu-system-riscv64", [
         "RTC from the host's UTC clock (only QEMU's default values)", RTC_KEYS),
     Opt("nodefaults", None, "don't create default devices"),
     Opt("no-user-config", None, "do not load user configuration (pemu never does)"),
+    Opt("netdev", "user|socket|tap|hubport,id=str[,...]",
+        "network back end (see pemu/net/netdev_options.py for the sub-options)"),
+    Opt("nic", "user|socket|tap[,model=virtio-net-device][,mac=addr][,...]",
+        "a virtio-net card and its back end in one option"),
+    Opt("net", "nic[,macaddr=][,model=][,netdev=]|user|socket[,...]",
+        "legacy network option (cards and back ends on hub 0)"),
+    Opt("object", "filter-dump,id=str,netdev=id,file=path[,maxlen=n][,queue=all|rx|tx]",
+        "create an object: only filter-dump (a pcap of a netdev's packets)"),
     *_COMMON_REFUSED,
     *_refused("", "semihosting"),
     Opt("semihosting-config", "ARG", refused=True),
@@ -187,7 +195,8 @@ X86_64 = OptionTable("pemu-system-x86_64", [
     Opt("nodefaults", None, "don't create default devices"),
     Opt("no-user-config", None, "do not load user configuration (pemu never does)"),
     *_COMMON_REFUSED,
-    *_refused("name uuid hda hdb cdrom drive device vga chardev monitor qmp qmp-pretty mon "
+    *_refused("netdev nic net object "
+              "name uuid hda hdb cdrom drive device vga chardev monitor qmp qmp-pretty mon "
               "bios dtb pidfile d D seed L icount rtc acpitable smbios xen-domid gdb",
               "s snapshot daemonize S singlestep no-shutdown win2k-hack no-fd-bootchk "
               "no-acpi no-hpet xen-attach xen-domid-restrict"),

@@ -287,6 +287,7 @@ def _main(argv: list[str]) -> int:
         return 0
     for dev in opts.all("device"):
         if dev.split(",", 1)[0] in ("help", "?"):
+            import pemu.hw.net.virtio_net  # noqa: F401
             import pemu.hw.virtio.virtio_blk  # noqa: F401
             import pemu.hw.virtio.virtio_rng  # noqa: F401
             sys.stdout.write(_list("device", "Devices:"))
@@ -339,6 +340,7 @@ def _main(argv: list[str]) -> int:
         machine.attach_serial(serial)
     _setup_drives(machine, opts)
     _setup_gdb(machine, opts)
+    _setup_network(machine, opts)
     if opts.has("no-shutdown"):
         def _no_shutdown(reason: str) -> None:
             # QEMU -no-shutdown: a guest power-off stops the machine instead of
@@ -384,6 +386,8 @@ def _main(argv: list[str]) -> int:
             except Exception:
                 pass
         close_drives(machine)
+        if getattr(machine, "net", None) is not None:
+            machine.net.cleanup()
     return code
 
 
@@ -413,8 +417,18 @@ def _setup_gdb(machine: Any, opts: Options) -> None:
 
 def _setup_drives(machine: Any, opts: Options) -> None:
     """-drive/-hda/-cdrom/-device virtio-*-device (the block layer's front end)."""
+    import pemu.hw.net.virtio_net  # noqa: F401  (a known -device type, created by -netdev's code)
     try:
         apply_drive_options(machine, opts)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+
+
+def _setup_network(machine: Any, opts: Options) -> None:
+    """-netdev/-nic/-net/-device virtio-net-device/-object filter-dump (pemu/net)."""
+    from pemu.cli.net_options import apply_net_options
+    try:
+        apply_net_options(machine, opts, _warn)
     except ValueError as e:
         raise OptionError(str(e)) from None
 

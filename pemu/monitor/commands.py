@@ -179,6 +179,57 @@ def query_block(machine: Any, session: Any) -> list[dict]:
     return out
 
 
+@command("set_link")
+def set_link(machine: Any, session: Any, name: str, up: bool) -> dict:
+    net = getattr(machine, "net", None)
+    client = net.find(name) if net is not None else None
+    if client is None:
+        raise QmpError(f"Device '{name}' not found", "DeviceNotFound")
+    net.set_link(client, up)
+    return {}
+
+
+def _network(machine: Any) -> Any:
+    net = getattr(machine, "net", None)
+    if net is None:
+        from pemu.net.network import Network
+        net = machine.net = Network()
+    return net
+
+
+@command("netdev_add")
+def netdev_add(machine: Any, session: Any, **args: Any) -> dict:
+    from pemu.net.netdev_options import add_netdev_pairs, qmp_pairs
+    try:
+        add_netdev_pairs(_network(machine), machine.loop, qmp_pairs(args), "netdev_add")
+    except ValueError as e:
+        raise QmpError(str(e).removeprefix("netdev_add: ")) from None
+    return {}
+
+
+@command("query-rx-filter")
+def query_rx_filter(machine: Any, session: Any, name: str | None = None) -> list[dict]:
+    net = _network(machine)
+    if name is not None:
+        client = net.find(name)
+        if client is None:
+            raise QmpError(f"invalid net client name: {name}")
+        if client.kind != "nic":
+            raise QmpError(f"net client({name}) isn't a NIC")
+    return [{"name": d.nic.name, **d.rx_filter.info()} for d in net.nics
+            if name is None or d.nic.name == name]
+
+
+@command("netdev_del")
+def netdev_del(machine: Any, session: Any, id: str) -> dict:
+    from pemu.net.netdev_options import del_netdev
+    try:
+        del_netdev(_network(machine), id)
+    except KeyError:
+        raise QmpError(f"Device '{id}' not found", "DeviceNotFound") from None
+    return {}
+
+
 # --- run control -----------------------------------------------------------------
 @command("stop")
 def stop(machine: Any, session: Any) -> dict:

@@ -128,6 +128,81 @@ def info_qtree(s: Any, a: dict) -> str:
     return "".join(out)
 
 
+def info_network(s: Any, a: dict) -> str:
+    net = getattr(s.machine, "net", None)
+    return net.info() if net is not None else ""
+
+
+def info_usernet(s: Any, a: dict) -> str:
+    net = getattr(s.machine, "net", None)
+    out = []
+    for nd in (net.netdevs.values() if net is not None else ()):
+        if nd.kind == "user":
+            hub = nd.peer.hub.id if nd.peer is not None and nd.peer.kind == "hubport" else -1
+            out.append(f"Hub {hub} ({nd.name}):\n{nd.connection_info()}")
+    return "".join(out)
+
+
+def cmd_set_link(s: Any, a: dict) -> str | None:
+    up = {"on": True, "off": False}.get(a["up"])
+    if up is None:
+        return "Parameter 'up' expects 'on' or 'off'\n"
+    commands.execute(s.machine, "set_link", {"name": a["name"], "up": up})
+    return None
+
+
+def _user_netdev(s: Any, words: list[str]) -> tuple[Any, str] | str:
+    """hostfwd_add/remove [netdev_id] RULE: the user netdev and the rule, or an error line."""
+    net = getattr(s.machine, "net", None)
+    users = {k: v for k, v in (net.netdevs.items() if net is not None else ()) if
+             v.kind == "user"}
+    if len(words) == 2:
+        nd = users.get(words[0])
+        if nd is None:
+            return f"unknown netdev: '{words[0]}'\n"
+        return nd, words[1]
+    if not users:
+        return "No usermode netdev found\n"
+    return next(iter(users.values())), words[0]
+
+
+def cmd_hostfwd_add(s: Any, a: dict) -> str | None:
+    from pemu.net.user import NetdevError
+    found = _user_netdev(s, [w for w in (a["arg1"], a.get("arg2")) if w])
+    if isinstance(found, str):
+        return found
+    nd, rule = found
+    try:
+        nd.add_hostfwd(rule)
+    except NetdevError as e:
+        return f"{e}\n"
+    return None
+
+
+def cmd_hostfwd_remove(s: Any, a: dict) -> str:
+    found = _user_netdev(s, [w for w in (a["arg1"], a.get("arg2")) if w])
+    if isinstance(found, str):
+        return found
+    nd, rule = found
+    proto, _, rest = rule.partition(":")
+    addr, _, port = rest.rpartition(":")
+    if proto not in ("", "tcp", "udp") or not port.isdigit():
+        return "invalid format\n"
+    if nd.remove_hostfwd(proto == "udp", addr or "127.0.0.1", int(port)):
+        return f"host forwarding rule for {rule} removed\n"
+    return f"could not remove host forwarding rule '{rule}'\n"
+
+
+def cmd_netdev_add(s: Any, a: dict) -> str | None:
+    from pemu.net.netdev_options import add_netdev_pairs, split_pairs
+    try:
+        add_netdev_pairs(commands._network(s.machine), s.machine.loop,
+                         split_pairs(a["netdev"], "type"), "netdev_add")
+    except ValueError as e:
+        return str(e).removeprefix("netdev_add: ") + "\n"
+    return None
+
+
 def info_history(s: Any, a: dict) -> str:
     return "".join(f"{i}: '{line}'\n" for i, line in enumerate(s.history))
 
@@ -140,12 +215,15 @@ INFO_COMMANDS: list[HmpCommand] = [
     HmpCommand(("history",), "", "", "show the command line history", info_history),
     HmpCommand(("mtree",), "", "", "show memory tree", info_mtree),
     HmpCommand(("name",), "", "", "show the current VM name", info_name),
+    HmpCommand(("network",), "", "", "show the network state", info_network),
     HmpCommand(("qtree",), "", "", "show device tree", info_qtree),
     HmpCommand(("registers",), "cpustate_all:-a,vcpu:i?", "[-a|vcpu]",
                "show the cpu registers (-a: show register info for all cpus; vcpu: specific "
                "vCPU to query; show the current CPU's registers if no argument is specified)",
                info_registers),
     HmpCommand(("status",), "", "", "show the current VM status (running|paused)", info_status),
+    HmpCommand(("usernet",), "", "", "show user network stack connection states",
+               info_usernet),
     HmpCommand(("version",), "", "", "show the version of QEMU", info_version),
 ]
 
@@ -217,17 +295,28 @@ TOP_COMMANDS: list[HmpCommand] = [
                "start gdbserver on given device (default 'tcp::1234'), stop with 'none'",
                cmd_gdbserver),
     HmpCommand(("help", "?"), "name:S?", "[cmd]", "show the help", cmd_help),
+    HmpCommand(("hostfwd_add",), "arg1:s,arg2:s?", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-"
+               "[guestaddr]:guestport", "redirect TCP or UDP connections from host to guest "
+               "(requires -net user)", cmd_hostfwd_add),
+    HmpCommand(("hostfwd_remove",), "arg1:s,arg2:s?", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+               "remove host-to-guest TCP or UDP redirection", cmd_hostfwd_remove),
     HmpCommand(("info",), "item:s?", "[subcommand]",
                "show various information about the system state", cmd_info),
     HmpCommand(("memsave",), "val:l,size:i,filename:s", "addr size file",
                "save to disk virtual memory dump starting at 'addr' of size 'size'",
                cmd_memsave),
+    HmpCommand(("netdev_add",), "netdev:s", "[user|socket|tap|hubport],id=str[,prop=value][,...]",
+               "add host network device", cmd_netdev_add),
+    HmpCommand(("netdev_del",), "id:s", "id", "remove host network device",
+               _qmp("netdev_del")),
     HmpCommand(("pmemsave",), "val:l,size:i,filename:s", "addr size file",
                "save to disk physical memory dump starting at 'addr' of size 'size'",
                _qmp("pmemsave")),
     HmpCommand(("print", "p"), "fmt:/,val:l", "/fmt expr",
                "print expression value (use $reg for CPU register access)", cmd_print),
     HmpCommand(("quit", "q"), "", "", "quit the emulator", _qmp("quit")),
+    HmpCommand(("set_link",), "name:s,up:s", "name on|off",
+               "change the link status of a network adapter", cmd_set_link),
     HmpCommand(("stop", "s"), "", "", "stop emulation", _qmp("stop")),
     HmpCommand(("system_powerdown",), "", "", "send system power down event",
                _qmp("system_powerdown")),

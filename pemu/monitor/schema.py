@@ -33,6 +33,7 @@ class Event:
 
 
 ENUMS: dict[str, list[str]] = {
+    "RxState": ["normal", "none", "all"],
     "QMPCapability": ["oob"],
     "RunState": ["debug", "inmigrate", "internal-error", "io-error", "paused", "postmigrate",
                  "prelaunch", "finish-migrate", "restore-vm", "running", "save-vm", "shutdown",
@@ -45,6 +46,12 @@ ENUMS: dict[str, list[str]] = {
 }
 
 STRUCTS: dict[str, dict[str, str]] = {
+    "String": {"str": "str"},
+    "RxFilterInfo": {"name": "str", "promiscuous": "bool", "multicast": "RxState",
+                     "unicast": "RxState", "vlan": "RxState", "broadcast-allowed": "bool",
+                     "multicast-overflow": "bool", "unicast-overflow": "bool",
+                     "main-mac": "str", "vlan-table": "[int]", "unicast-table": "[str]",
+                     "multicast-table": "[str]"},
     "VersionTriple": {"major": "int", "minor": "int", "micro": "int"},
     "VersionInfo": {"qemu": "VersionTriple", "package": "str"},
     "CommandInfo": {"name": "str"},
@@ -98,6 +105,26 @@ COMMANDS: list[Command] = [
             None, "Save `size` bytes of virtual memory at `val` to `filename`."),
     Command("pmemsave", {"val": "int", "size": "int", "filename": "str"}, None,
             "Save `size` bytes of physical memory at `val` to `filename`."),
+    Command("set_link", {"name": "str", "up": "bool"}, None,
+            "Plug (up) or pull the virtual cable of a NIC or netdev."),
+    Command("netdev_add", {
+        "type": "str", "id": "str",
+        # user
+        "*net": "str", "*host": "str", "*dhcpstart": "str", "*dns": "str", "*restrict": "bool",
+        "*ipv4": "bool", "*ipv6": "bool", "*hostname": "str", "*domainname": "str",
+        "*tftp": "str", "*bootfile": "str", "*hostfwd": "[String]",
+        "*guestfwd": "[String]",
+        # socket
+        "*listen": "str", "*connect": "str", "*mcast": "str", "*udp": "str", "*localaddr": "str",
+        # tap
+        "*ifname": "str", "*script": "str", "*downscript": "str",
+        # hubport
+        "*hubid": "int"}, None,
+        "Add a network back end (the members of its type, as -netdev takes them)."),
+    Command("query-rx-filter", {"*name": "str"}, "[RxFilterInfo]",
+            "The receive filter (rx mode, MAC tables) each NIC's guest driver set."),
+    Command("netdev_del", {"id": "str"}, None,
+            "Remove a network back end; a NIC it served loses its peer."),
 ]
 
 EVENTS: list[Event] = [

@@ -139,6 +139,9 @@ def riscv_sample(name: str, d) -> list[str] | None:
         "pidfile": f"{d}/pemu.pid", "d": "in_asm", "D": f"{d}/log", "seed": "5",
         "L": str(d), "icount": "shift=3,sleep=off", "rtc": "base=utc,clock=host",
         "gdb": "tcp:127.0.0.1:0",  # port 0: any free port
+        "netdev": "hubport,id=n0,hubid=0", "nic": "hubport,hubid=3,model=virtio-net-device",
+        "net": "nic",
+        "object": f"filter-dump,id=f0,netdev=n0,file={d}/dump.pcap",
     }
     if name in ("h", "version", "enable-kvm", "daemonize"):
         return None
@@ -146,7 +149,8 @@ def riscv_sample(name: str, d) -> list[str] | None:
         pytest.skip("-s listens on the fixed port 1234, which is busy on this host")
     base = ["-bios", "none", "-kernel", f"{d}/poweroff.bin", "-serial", "stdio",
             "-monitor", "none"]
-    extra = {"mon": ["-chardev", "null,id=c0"], "nographic": ["-monitor", "none"]}
+    extra = {"mon": ["-chardev", "null,id=c0"], "nographic": ["-monitor", "none"],
+             "object": ["-netdev", "hubport,id=n0,hubid=0"]}
     if name in ("serial", "monitor"):
         base = base[:4]
     if name == "nographic":
