@@ -12,14 +12,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pemu.accel.tcg.code_cache import CodeCache
 from pemu.accel.tcg.cpu_exec import TbStore
 from pemu.linux_user import signals as S
+from pemu.linux_user.abi import Abi, by_name
 from pemu.linux_user.elfload import LoadedImage, load_elf
 from pemu.linux_user.memory import PROT_EXEC, PROT_READ, GuestMemory, page_up
 from pemu.linux_user.stack import DEFAULT_STACK_SIZE, setup_stack
 from pemu.linux_user.syscalls import load_all
-from pemu.target.riscv.translator import CODEGEN_FINGERPRINT, Translator
 
 
 @dataclass
@@ -37,16 +36,17 @@ class UserOptions:
 
 
 class Process:
-    def __init__(self, opts: UserOptions) -> None:
+    def __init__(self, opts: UserOptions, abi: Abi | None = None) -> None:
         load_all()
         self.opts = opts
+        #: the guest ISA's Linux ABI (linux_user/<arch>/)
+        self.abi = abi or by_name("riscv64")
         self.mem = GuestMemory()
         self.host_base = ctypes.addressof(ctypes.c_char.from_buffer(self.mem.buf))
         self.tbs = TbStore(self.mem)  # type: ignore[arg-type]
         self.mem.tbs = self.tbs
-        self.translator = Translator(self.mem.buf, int(os.environ.get("PEMU_TIER", "1")))
-        # user-mode blocks get their own (small) persistent cache file
-        self.translator.code_cache = CodeCache(tag="user-tb", fingerprint=CODEGEN_FINGERPRINT)
+        self.translator = self.abi.new_translator(self.mem.buf,
+                                                  int(os.environ.get("PEMU_TIER", "1")))
         self.sigactions = [S.SigAction() for _ in range(S.NSIG + 1)]
         self.pending: list[S.SigInfo] = []
         self.threads: dict[int, object] = {}
@@ -118,13 +118,16 @@ class Process:
         from pemu.linux_user.stack import STACK_TOP
         from pemu.linux_user.thread import GuestThread
         self.mem.mmap_base = STACK_TOP - self.opts.stack_size - 0x10000000
-        exe = load_elf(self.mem, path)
+        machine = self.abi.elf_machine_name
+        exe = load_elf(self.mem, path, machine=machine)
         self.exe, self.exe_host = exe, os.path.abspath(path)
         interp = None
         if exe.interp:
-            interp = load_elf(self.mem, exe.interp, self.host_path(exe.interp), is_interp=True)
+            interp = load_elf(self.mem, exe.interp, self.host_path(exe.interp), is_interp=True,
+                              machine=machine)
         sp = setup_stack(self.mem, exe, interp, argv, envp, os.fsencode(path),
-                         stack_size=self.opts.stack_size)
+                         stack_size=self.opts.stack_size,
+                         hwcap=(self.abi.hwcap, self.abi.hwcap2))
         self.mem.brk_start = self.mem.brk_cur = page_up(exe.end)
         self._map_sigtramp()
         t = GuestThread(self)
@@ -132,15 +135,15 @@ class Process:
         self.threads[t.tid] = t
         self.main_thread = t
         cpu = t.cpu
-        cpu.pc = interp.entry if interp else exe.entry
-        cpu.x[2] = sp
+        self.abi.start(cpu, interp.entry if interp else exe.entry, sp)
         self.tbs.cpus = [cpu]
         return t
 
     def _map_sigtramp(self) -> None:
         addr = self.mem.find_free(4096)
         self.mem.map(addr, 4096, PROT_READ | PROT_EXEC, "[vdso]")
-        self.mem.buf[addr:addr + len(S.SIGRETURN_CODE)] = S.SIGRETURN_CODE
+        code = self.abi.sigreturn_code
+        self.mem.buf[addr:addr + len(code)] = code
         self.sigtramp = addr
 
     # --- signals -----------------------------------------------------------------------

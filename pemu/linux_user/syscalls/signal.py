@@ -83,7 +83,7 @@ def sys_rt_sigpending(t, set_, size):
 
 @syscall
 def sys_sigaltstack(t, ss, oss):
-    sp = t.cpu.x[2]
+    sp = t.proc.abi.get_sp(t.cpu)
     if oss:
         ss_sp, flags, size = t.altstack
         if t.on_altstack(sp):
@@ -121,7 +121,7 @@ def sys_rt_sigsuspend(t, mask, size):
     old = t.sigmask
     t.set_sigmask(new)
     _wait_for_signal(t)
-    t.cpu.x[10] = -errno.EINTR & ((1 << 64) - 1)
+    t.proc.abi.set_result(t.cpu, -errno.EINTR)
     t.saved_mask = old
     delivered = t.deliver_signals(t.cpu)
     t.saved_mask = None

@@ -1,0 +1,156 @@
+"""An AArch64 PE at EL0 whose memory is a guest process's address space.
+
+Guest virtual address == index into the address-space buffer; the TLB
+dicts and jump cache are the process's (shared by its threads); faults
+become ArmTraps that the thread turns into signals. Exclusive accesses
+and CAS are serialised by the address space's lock, with QEMU's
+compare-and-swap semantics for a store-exclusive: it succeeds if memory
+still holds what the load-exclusive read.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from pemu.linux_user.memory import PROT_EXEC, PROT_READ, PROT_WRITE, Fault, GuestMemory
+from pemu.target.arm.state import TPIDRRO_EL0, ArmState
+from pemu.target.arm.trap import DATA_ABORT, INSN_ABORT, ArmTrap
+
+M64 = (1 << 64) - 1
+#: CNTFRQ_EL0: the generic timer's frequency QEMU gives its Arm CPUs (62.5 MHz)
+CNTFRQ = 62_500_000
+#: CTR_EL0 (Arm ARM D17.2.34): 64-byte lines (IminLine = DminLine = 4), PIPT I-cache
+CTR_EL0 = 0x8444C004
+#: DCZID_EL0: DC ZVA permitted, block of 2**4 words (64 bytes)
+DCZID_EL0 = 4
+ZVA_BYTES = 64
+
+
+class ArmUserCpu(ArmState):
+    """One guest thread's PE."""
+
+    def __init__(self, mem: GuestMemory, thread: Any = None) -> None:
+        super().__init__()
+        self.mem = mem
+        self.thread = thread
+        self.tlb_r, self.tlb_w, self.tlb_x, self.jc = mem.tlb_r, mem.tlb_w, mem.tlb_x, mem.jc
+        self.translator: Any = None
+        self.tbs: Any = None
+        self.irq_check = self.event = False
+        self.halted = self.exit_req = False
+        self.resv = None  # (address, size, value) of the last load-exclusive
+        self.unimplemented: set[int] = set()
+
+    # --- what cpu_exec needs ---------------------------------------------------------------
+    def flush_tlb(self) -> None:
+        for d in (self.tlb_r, self.tlb_w, self.tlb_x, self.jc):
+            d.clear()
+
+    def flush_write_tlb(self) -> None:
+        pass  # CodePages.add drops the one entry that matters
+
+    def flush_jump_cache(self) -> None:
+        self.jc.clear()
+
+    def tb_key(self, pc: int) -> int:
+        if (pc >> 12) not in self.tlb_x:
+            self._check(pc, 4, PROT_EXEC, INSN_ABORT)
+        return pc
+
+    def translate_tb(self, pc: int, key: int):
+        return self.translator.translate(self, pc)
+
+    def fetch32(self, pc: int) -> int:
+        self._check(pc, 4, PROT_EXEC, INSN_ABORT)
+        return int.from_bytes(self.mem.buf[pc:pc + 4], "little")
+
+    def raise_trap(self, t: ArmTrap) -> None:
+        self.thread.on_trap(self, t)
+
+    def kick(self) -> None:
+        """Make the CPU loop look at pending signals before the next block."""
+        self.irq_check = self.event = True
+
+    def check_irq(self) -> bool:
+        self.irq_check = False
+        return self.thread.deliver_signals(self)
+
+    # --- memory ----------------------------------------------------------------------------
+    def _check(self, va: int, size: int, prot: int, ec: int) -> None:
+        try:
+            self.mem.check(va & M64, size, prot)
+        except Fault as f:
+            raise ArmTrap(ec, f.addr, f.mapped) from None
+
+    def load_slow(self, va: int, size: int, signed: int) -> int:
+        self._check(va, size, PROT_READ, DATA_ABORT)
+        v = int.from_bytes(self.mem.buf[va:va + size], "little")
+        if signed and v >> (8 * size - 1):
+            v -= 1 << (8 * size)
+        return v & M64
+
+    def store_slow(self, va: int, size: int, value: int) -> None:
+        self._check(va, size, PROT_WRITE, DATA_ABORT)
+        mem = self.mem
+        mem.buf[va:va + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+        for p in {va >> 12, (va + size - 1) >> 12}:
+            if p in mem.code_pages:
+                mem.code_write_hook(p, va)
+
+    def dc_zva(self, va: int) -> None:
+        """DC ZVA: zero the aligned 64-byte block holding va (DCZID_EL0)."""
+        base = va & ~(ZVA_BYTES - 1) & M64
+        self._check(base, ZVA_BYTES, PROT_WRITE, DATA_ABORT)
+        self.mem.buf[base:base + ZVA_BYTES] = bytes(ZVA_BYTES)
+        if base >> 12 in self.mem.code_pages:
+            self.mem.code_write_hook(base >> 12, base)
+
+    # --- exclusives and atomics ---------------------------------------------------------------
+    def load_exclusive(self, va: int, size: int) -> int:
+        v = self.load_slow(va, size, 0)
+        self.resv = (va, size, v)
+        return v
+
+    def store_exclusive(self, va: int, value: int, size: int) -> int:
+        """0 if the store happened, 1 if not (the STXR status)."""
+        self._check(va, size, PROT_WRITE, DATA_ABORT)
+        with self.mem.lock:
+            resv, self.resv = self.resv, None
+            if resv is None or resv[:2] != (va, size) or self.load_slow(va, size, 0) != resv[2]:
+                return 1
+            self.store_slow(va, size, value)
+            return 0
+
+    def clear_exclusive(self) -> None:
+        self.resv = None
+
+    def compare_and_swap(self, va: int, expected: int, new: int, size: int) -> int:
+        self._check(va, size, PROT_WRITE, DATA_ABORT)
+        mask = (1 << (8 * size)) - 1
+        with self.mem.lock:
+            old = self.load_slow(va, size, 0)
+            if old == expected & mask:
+                self.store_slow(va, size, new)
+            return old
+
+    # --- system registers -----------------------------------------------------------------------
+    def read_sysreg(self, key: int) -> int:
+        from pemu.target.arm.insn_system import CPU_SYSREGS
+        name = CPU_SYSREGS[key]
+        if name == "ctr_el0":
+            return CTR_EL0
+        if name == "dczid_el0":
+            return DCZID_EL0
+        if name == "tpidrro_el0":
+            return self.sys[TPIDRRO_EL0]
+        if name == "cntfrq_el0":
+            return CNTFRQ
+        return time.monotonic_ns() * CNTFRQ // 1_000_000_000  # CNTVCT/CNTPCT
+
+    def report_unimplemented(self, word: int, pc: int) -> None:
+        """Say once per encoding that pemu lacks an instruction (the guest gets SIGILL)."""
+        if word not in self.unimplemented:
+            self.unimplemented.add(word)
+            os.write(2, f"pemu-aarch64: unimplemented instruction {word:#010x} at pc "
+                        f"{pc:#x} (SIGILL)\n".encode())
