@@ -32,6 +32,8 @@ class Abi:
     numbers: dict[int, str] = {}
     #: bytes of the system call instruction (a restarted call goes back over it)
     syscall_insn_len = 4
+    #: QEMU prints "uncaught target signal" when such a guest dies of a core signal
+    reports_core_signals = False
 
     # --- CPU and translator ---------------------------------------------------------------
     def new_cpu(self, mem: Any, thread: Any) -> Any:

@@ -182,7 +182,27 @@ class Process:
             pass
 
     def die(self, sig: int) -> None:
+        if self.abi.reports_core_signals and sig in S.CORE:
+            self._report_core_signal(sig)
         S.die_with_signal(sig, self.flush)
+
+    def _report_core_signal(self, sig: int) -> None:
+        """QEMU's line for a guest killed by a signal whose action dumps core,
+        which it prints where it supports guest core dumps (aarch64, not
+        riscv64 in QEMU 7.2). QEMU writes no core file when RLIMIT_CORE is 0
+        and says "core dumped" all the same; pemu never writes one, so it says
+        that only in that case."""
+        import resource
+        try:
+            limit = resource.getrlimit(resource.RLIMIT_CORE)[0]
+        except (ValueError, OSError):
+            limit = 0
+        what = "core dumped" if limit == 0 else "core not dumped (pemu writes no core files)"
+        try:
+            os.write(2, f"qemu: uncaught target signal {sig} ({hsignal.strsignal(sig)}) - "
+                        f"{what}\n".encode())
+        except OSError:
+            pass
 
     # --- exit ----------------------------------------------------------------------------
     def flush(self) -> None:

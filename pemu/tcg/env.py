@@ -84,7 +84,10 @@ class Env:
 
     def __init__(self, layout: EnvLayout) -> None:
         self.layout = layout
-        self.mem = mmap.mmap(-1, (layout.size + 4095) & ~4095)
+        # private: Python's default for anonymous maps is MAP_SHARED, which a
+        # forked guest process (user mode) would share with its parent
+        self.mem = mmap.mmap(-1, (layout.size + 4095) & ~4095,
+                             flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mem))
         self.q = memoryview(self.mem).cast("Q")  # the whole buffer as u64 slots
         self._pair = struct.Struct("<QQ")

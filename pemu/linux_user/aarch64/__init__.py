@@ -28,6 +28,7 @@ class Aarch64Abi(Abi):
     hwcap = HWCAP_FP | HWCAP_ASIMD
     sigreturn_code = frame.SIGRETURN_CODE
     numbers = NUMBERS
+    reports_core_signals = True
 
     def new_cpu(self, mem: Any, thread: Any) -> Any:
         from pemu.linux_user.aarch64.cpu import ArmUserCpu
