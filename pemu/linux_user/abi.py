@@ -32,6 +32,8 @@ class Abi:
     numbers: dict[int, str] = {}
     #: bytes of the system call instruction (a restarted call goes back over it)
     syscall_insn_len = 4
+    #: struct sigaction has sa_restorer before sa_mask (arches defining SA_RESTORER)
+    sigaction_has_restorer = False
     #: QEMU prints "uncaught target signal" when such a guest dies of a core signal
     reports_core_signals = False
 
@@ -49,6 +51,13 @@ class Abi:
     def copy_cpu(self, dst: Any, src: Any) -> None:
         """A new thread's registers: a copy of its creator's."""
         raise NotImplementedError
+
+    # --- open(2) flags whose values differ from the generic ones (the host's) ------------------
+    def open_flags_to_host(self, flags: int) -> int:
+        return flags
+
+    def open_flags_from_host(self, flags: int) -> int:
+        return flags
 
     # --- registers of the system call ABI ---------------------------------------------------
     def syscall_nr(self, cpu: Any) -> int:

@@ -16,6 +16,11 @@ from pemu.target.arm import trap as T
 M64 = (1 << 64) - 1
 HWCAP_FP, HWCAP_ASIMD = 1 << 0, 1 << 1
 FP, LR, X8 = 29, 30, 8
+#: open(2) flags arm64 numbers differently from asm-generic (uapi asm/fcntl.h):
+#: (arm64, generic) for O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE
+OPEN_FLAGS = ((0o40000, 0o200000), (0o100000, 0o400000), (0o200000, 0o40000),
+              (0o400000, 0o100000))
+OPEN_MASK = 0o740000
 #: si_code values of the signals a fault sends (uapi asm-generic/siginfo.h)
 SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPC, TRAP_BRKPT, BUS_ADRALN = 1, 2, 1, 1, 1
 
@@ -29,6 +34,7 @@ class Aarch64Abi(Abi):
     sigreturn_code = frame.SIGRETURN_CODE
     numbers = NUMBERS
     reports_core_signals = True
+    sigaction_has_restorer = True
 
     def new_cpu(self, mem: Any, thread: Any) -> Any:
         from pemu.linux_user.aarch64.cpu import ArmUserCpu
@@ -44,6 +50,20 @@ class Aarch64Abi(Abi):
 
     def copy_cpu(self, dst: Any, src: Any) -> None:
         dst.copy_from(src)
+
+    def open_flags_to_host(self, flags: int) -> int:
+        out = flags & ~OPEN_MASK
+        for arm, generic in OPEN_FLAGS:
+            if flags & arm:
+                out |= generic
+        return out
+
+    def open_flags_from_host(self, flags: int) -> int:
+        out = flags & ~OPEN_MASK
+        for arm, generic in OPEN_FLAGS:
+            if flags & generic:
+                out |= arm
+        return out
 
     def syscall_nr(self, cpu: Any) -> int:
         return cpu.x[X8]
