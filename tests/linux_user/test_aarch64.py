@@ -28,6 +28,7 @@ needs_qemu = pytest.mark.skipif(QEMU is None,
 CASES = {
     "arith": ([], ("static",)),
     "ldst": ([], ("static",)),
+    "fp": ([], ("static",)),
     "control": (["7", "two words"], ("static", "dynamic")),
     "hello": (["5", "two words"], ("static", "dynamic")),
     "files": (["{dir}"], ("static",)),
@@ -60,7 +61,7 @@ def built(tmp_path_factory):
     def build(prog: str, mode: str = "static") -> str:
         if (prog, mode) not in cache:
             exe = out / f"{prog}.{mode}"
-            cmd = [CC, "-O1", "-o", str(exe), str(_source(prog)), "-lpthread"]
+            cmd = [CC, "-O1", "-o", str(exe), str(_source(prog)), "-lpthread", "-lm"]
             if mode == "static":
                 cmd.insert(1, "-static")
             subprocess.run(cmd, check=True, capture_output=True)

@@ -104,7 +104,7 @@ def trans_fp_dp1(c, a):
     if op == 0:  # FMOV (register)
         return set_scalar(c, a.rd, src, dbl)
     if op in (1, 2, 3):
-        c.call(H_UNARY, t, src, op, int(dbl))
+        c.call(H_UNARY, t, op, src, int(dbl))
         return set_scalar(c, a.rd, t, dbl)
     if op in (0b000100, 0b000101):  # FCVT to single / double
         if (op == 0b000101) == dbl:
