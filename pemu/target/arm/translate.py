@@ -120,24 +120,28 @@ class TransCtx:
         subtraction): the result and the flags it gives, as (nf, zf, cf, vf)
         values in the split form of state.py. `carry` None is the carry-in an
         ADD (0) or SUB (1) has; otherwise a 0/1 value (ADC, SBC)."""
-        cin: Value | int = (1 if sub else 0) if carry is None else carry
-        bb = self.op("not", b) if sub else b
-        if sf:
+        if not sf:
+            a, b = self.op("ext32u", a), self.op("ext32u", b)
+        if carry is None and sub:  # a - b: carry is "no borrow"
+            r, c = self.op("sub", a, b), self.op("setcond_geu", a, b)
+            v = self.op("and", self.op("xor", a, r), self.op("xor", a, b))
+        elif carry is None:
+            r = self.op("add", a, b)
+            c = self.op("setcond_ltu", r, a) if sf else self.op("shr", r, 32)
+            v = self.op("andc", self.op("xor", a, r), self.op("xor", a, b))
+        else:  # a + b + C, or a + NOT(b) + C
+            bb = self.op("not" if sf else "xor", b, *(() if sf else (M32,))) if sub else b
             t = self.op("add", a, bb)
-            if carry is None and sub:
-                r, c = self.op("sub", a, b), self.op("setcond_geu", a, b)
-            elif carry is None:
-                r, c = t, self.op("setcond_ltu", t, a)
-            else:
-                r = self.op("add", t, cin)
+            r = self.op("add", t, carry)
+            if sf:
                 c = self.op("or", self.op("setcond_ltu", t, a), self.op("setcond_ltu", r, t))
+            else:
+                c = self.op("shr", r, 32)
             v = self.op("andc", self.op("xor", a, r), self.op("xor", a, bb))
+        if sf:
             return r, (r, r, c, v)
-        a32, b32 = self.op("ext32u", a), self.op("ext32u", bb)
-        wide = self.op("add", self.op("add", a32, b32), cin)
-        r = self.op("ext32u", wide)
-        v = self.op("ext32s", self.op("andc", self.op("xor", a32, r), self.op("xor", a32, b32)))
-        return r, (self.op("ext32s", wide), r, self.op("shr", wide, 32), v)
+        r32 = self.op("ext32u", r)
+        return r32, (self.op("ext32s", r), r32, c, self.op("ext32s", v))
 
     def logic_flags(self, sf: int, r: Value) -> tuple:
         """N and Z from a logical result; C and V cleared."""
