@@ -46,6 +46,8 @@ LOG_ITEMS = {
     "guest_errors": "log when the guest OS does something invalid",
     "page": "dump pages at beginning of user mode emulation",
 }
+#: the -d items pemu-aarch64 acts on (the others it refuses rather than ignore)
+AARCH64_LOG_ITEMS = {"strace", "unimp", "int"}
 #: -cpu models each pemu-<arch> accepts (the ones whose features it implements)
 CPUS = {"riscv64": ("rv64", "any", "max", "sifive-u54", "rv64gc"),
         "aarch64": ("max", "any")}
@@ -142,6 +144,9 @@ def parse(argv: list[str], environ: dict[str, str], arch: str = "riscv64"):
                 "in_asm", "exec", "cpu", "op", "out_asm", "nochain", "plugin")]
             if bad:
                 raise UsageError(f"unknown logging item '{bad[0]}'")
+            unhonoured = sorted(items - AARCH64_LOG_ITEMS) if arch == "aarch64" else []
+            if unhonoured:
+                raise UsageError(f"-d {unhonoured[0]}: not supported by {prog_name} yet")
             opts.log_items |= items
         elif name == "D":
             opts.log_file = val

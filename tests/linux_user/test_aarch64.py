@@ -39,6 +39,7 @@ CASES = {
     "sockets": (["{dir}"], ("static",)),
     "sysmisc": ([], ("static",)),
     "sigaction": ([], ("static",)),
+    "strings": ([], ("static",)),
     "crash": ([], ("static",)),
     "badargs": ([], ("static",)),
 }
@@ -143,3 +144,13 @@ def test_cpu_option(tmp_path):
     p = run_pemu(["-cpu", "cortex-a710", "/bin/true"], str(tmp_path))
     assert p.returncode == 1
     assert p.stderr.decode() == "pemu-aarch64: unable to find CPU model 'cortex-a710'\n"
+
+
+def test_log_items_it_cannot_honour_are_refused(built, tmp_path):
+    """-d strace works; -d in_asm (no A64 disassembler yet) is refused, not ignored."""
+    exe = built("hello")
+    p = run_pemu(["-d", "strace", exe], str(tmp_path))
+    assert p.returncode == 0 and b"exit_group(0)" in p.stderr
+    p = run_pemu(["-d", "in_asm", exe], str(tmp_path))
+    assert p.returncode == 1
+    assert p.stderr.decode() == "pemu-aarch64: -d in_asm: not supported by pemu-aarch64 yet\n"
