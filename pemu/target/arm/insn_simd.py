@@ -12,6 +12,7 @@ from pemu.tcg.ir import Helper
 
 TABLE = """
 three_same  0 q u 01110 zz 1 mmmmm PPPPP 1 nnnnn ddddd
+three_diff  0 q u 01110 zz 1 mmmmm PPPP 00 nnnnn ddddd
 two_misc    0 q u 01110 zz 10000 PPPPP 10 nnnnn ddddd
 across      0 q u 01110 zz 11000 PPPPP 10 nnnnn ddddd
 shift_imm   0 q u 011110 EEEE FFF PPPPP 1 nnnnn ddddd
@@ -32,6 +33,7 @@ THREE_SAME = {
     (1, 0b10001): "cmeq", (0, 0b10001): "cmtst", (1, 0b00111): "cmhs", (1, 0b00110): "cmhi",
     (0, 0b00111): "cmge", (0, 0b00110): "cmgt", (1, 0b01100): "umax", (1, 0b01101): "umin",
     (0, 0b01100): "smax", (0, 0b01101): "smin", (1, 0b01110): "uabd",
+    (0, 0b10010): "mla", (1, 0b10010): "mls", (0, 0b01000): "sshl", (1, 0b01000): "ushl",
     (0, 0b10111): "addp", (1, 0b10100): "umaxp", (1, 0b10101): "uminp",
     (0, 0b10100): "smaxp", (0, 0b10101): "sminp",
 }
@@ -63,7 +65,13 @@ def vcall(c, name: str, fn: Callable, d: int, srcs: tuple[int, ...], *args: int)
 def _three(cpu, d: int, n: int, m: int, op: int, esize: int, q: int) -> None:
     name = OP_NAMES[op]
     x, y = V.get(cpu, n), V.get(cpu, m)
-    if name in V.PAIRWISE:
+    if name in ("mla", "mls"):
+        count = (128 if q else 64) // esize
+        prod = V.lanes(V.three_same("mul", x, y, esize, q), esize, count)
+        acc = V.lanes(V.get(cpu, d), esize, count)
+        sign = 1 if name == "mla" else -1
+        r = V.pack([u + sign * p for u, p in zip(acc, prod, strict=True)], esize)
+    elif name in V.PAIRWISE:
         r = V.pairwise(name, x, y, esize, q)
     elif name in V.THREE_SAME:
         r = V.three_same(name, x, y, esize, q)
@@ -73,6 +81,7 @@ def _three(cpu, d: int, n: int, m: int, op: int, esize: int, q: int) -> None:
 
 
 OP_NAMES = sorted(set(THREE_SAME.values()) | set(LOGICAL.values()))
+MUL_OPS = ("mul", "mla", "mls")
 OP_INDEX = {name: i for i, name in enumerate(OP_NAMES)}
 
 
@@ -83,9 +92,51 @@ def trans_three_same(c, a):
     else:
         name = THREE_SAME.get((a.U, a.op))
         esize = 8 << a.size
-        if name is None or (esize == 64 and not a.Q) or (name == "mul" and esize == 64):
+        if name is None or (esize == 64 and not a.Q) or (name in MUL_OPS and esize == 64):
             return c.undef()
     vcall(c, "three", _three, a.rd, (a.rd, a.rn, a.rm), a.rn, a.rm, OP_INDEX[name], esize, a.Q)
+
+
+# --- three different (widening) ---------------------------------------------------------------
+#: opcode -> (operation, the first operand is already wide (the W forms))
+THREE_DIFF = {0b0000: ("add", False), 0b0001: ("add", True), 0b0010: ("sub", False),
+              0b0011: ("sub", True), 0b0101: ("aba", False), 0b0111: ("abd", False),
+              0b1000: ("mla", False), 0b1010: ("mls", False), 0b1100: ("mul", False)}
+THREE_DIFF_OPS = sorted({op for op, _ in THREE_DIFF.values()})
+
+
+def _three_diff(cpu, d, n, m, op, wide_n, unsigned, esize, q):
+    """SADDL/UADDL, SADDW, SSUBL, SSUBW, SABAL, SABDL, SMLAL, SMLSL, SMULL and
+    the U forms; Q=1 (the "2" forms) takes the upper halves of the sources."""
+    count = 64 // esize
+    wide = 2 * esize
+
+    def half(v: int) -> list[int]:
+        els = V.lanes(v >> 64 if q else v, esize, count)
+        return els if unsigned else [V.signed(e, esize) for e in els]
+    nv, mv = V.get(cpu, n), V.get(cpu, m)
+    a = V.lanes(nv, wide, count) if wide_n else half(nv)
+    if wide_n and not unsigned:
+        a = [V.signed(e, wide) for e in a]
+    b = half(mv)
+    acc = V.lanes(V.get(cpu, d), wide, count)
+    name = THREE_DIFF_OPS[op]
+    out = []
+    for i in range(count):
+        x, y = a[i], b[i]
+        out.append({"add": lambda: x + y, "sub": lambda: x - y, "abd": lambda: abs(x - y),
+                    "aba": lambda: acc[i] + abs(x - y), "mla": lambda: acc[i] + x * y,
+                    "mls": lambda: acc[i] - x * y, "mul": lambda: x * y}[name]())
+    V.put(cpu, d, V.pack(out, wide))
+
+
+def trans_three_diff(c, a):
+    got = THREE_DIFF.get(a.op)
+    if got is None or a.size == 3:
+        return c.undef()  # ADDHN/SUBHN/RADDHN/RSUBHN, PMULL, SQDMULL...: not implemented
+    name, wide_n = got
+    vcall(c, "three_diff", _three_diff, a.rd, (a.rd, a.rn, a.rm), a.rn, a.rm,
+          THREE_DIFF_OPS.index(name), int(wide_n), a.U, 8 << a.size, a.Q)
 
 
 # --- two-register misc -----------------------------------------------------------------------

@@ -59,7 +59,17 @@ THREE_SAME: dict[str, Callable[[int, int, int], int]] = {
     "smax": lambda x, y, e: max(signed(x, e), signed(y, e)),
     "smin": lambda x, y, e: min(signed(x, e), signed(y, e)),
     "uabd": lambda x, y, e: abs(x - y),
+    "sshl": lambda x, y, e: _shl(signed(x, e), signed(y & 0xFF, 8), e),
+    "ushl": lambda x, y, e: _shl(x, signed(y & 0xFF, 8), e),
 }
+
+
+def _shl(x: int, shift: int, esize: int) -> int:
+    """SSHL/USHL lane: shift left by a signed byte amount (negative: right,
+    arithmetic when x is signed); shifts past the lane give 0 (or the sign)."""
+    if shift >= 0:
+        return x << shift if shift < esize else 0
+    return x >> min(-shift, esize)
 PAIRWISE = {"addp": "add", "umaxp": "umax", "uminp": "umin", "smaxp": "smax",
             "sminp": "smin"}
 
