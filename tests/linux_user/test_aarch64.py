@@ -41,13 +41,14 @@ CASES = {
     "sigaction": ([], ("static",)),
     "strings": ([], ("static",)),
     "simd": ([], ("static",)),
+    "vecfp": ([], ("static",)),
     "crash": ([], ("static",)),
     "badargs": ([], ("static",)),
 }
 
 
 #: programs built with -O3, so gcc's vectoriser adds its Advanced SIMD code
-VECTORISED = {"simd", "strings"}
+VECTORISED = {"simd", "strings", "vecfp"}
 
 
 def _source(prog: str) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pemu.target.arm import fpu
 from pemu.target.arm import vector as V
 from pemu.target.arm.translate import V_HI, V_LO
 from pemu.tcg.ir import Helper
@@ -19,6 +20,7 @@ shift_imm   0 q u 011110 EEEE FFF PPPPP 1 nnnnn ddddd
 mod_imm     0 q u 0111100000 AAA CCCC R 1 DDDDD ddddd
 dup_elt     0 q 0 01110000 iiiii 0 0000 1 nnnnn ddddd
 dup_gen     0 q 0 01110000 iiiii 0 0001 1 nnnnn ddddd
+dup_scalar  01 0 11110000 iiiii 0 0000 1 nnnnn ddddd
 smov        0 q 0 01110000 iiiii 0 0101 1 nnnnn ddddd
 umov        0 q 0 01110000 iiiii 0 0111 1 nnnnn ddddd
 ins_gen     0 1 0 01110000 iiiii 0 0011 1 nnnnn ddddd
@@ -177,6 +179,9 @@ MISC = {(0, 0b00101): 0, (1, 0b00101): 1, (1, 0b01011): 2, (0, 0b01011): 3,
 
 
 def trans_two_misc(c, a):
+    from pemu.target.arm.insn_simd_fp import trans_fp_misc
+    if trans_fp_misc(c, a):
+        return None
     esize = 8 << a.size
     cz = COMPARE_ZERO.get((a.U, a.op))
     if cz is not None:
@@ -278,8 +283,13 @@ def trans_mod_imm(c, a):
     """MOVI, MVNI, ORR, BIC (vector, immediate)."""
     imm8 = (a.abc << 5) | a.defgh
     cmode, op = a.cmode, a.U
-    if a.o0 or (cmode == 0b1111):
-        return c.undef()  # FMOV (vector, immediate): not implemented
+    if a.o0:
+        return c.undef()  # FMOV (vector, immediate) of half precision: not implemented
+    if cmode == 0b1111:  # FMOV (vector, immediate): single or double lanes
+        if op and not a.Q:
+            return c.undef()
+        imm = V.replicate(fpu.expand_imm(imm8, op), 64 if op else 32) & V.M64
+        return vcall(c, "movi", _mod_imm, a.rd, (a.rd,), 0, imm, a.Q)
     imm = V.expand_imm(op, cmode, imm8)
     if imm is None:
         return c.undef()
@@ -321,6 +331,18 @@ def trans_dup_elt(c, a):
     if not esize or (esize == 64 and not a.Q):
         return c.undef()
     vcall(c, "dup_elt", _dup_elt, a.rd, (a.rn,), a.rn, esize, index, a.Q)
+
+
+def _dup_scalar(cpu, d, n, esize, index):
+    V.put(cpu, d, (V.get(cpu, n) >> (index * esize)) & ((1 << esize) - 1))
+
+
+def trans_dup_scalar(c, a):
+    """DUP (element, scalar), alias MOV Sd, Vn.S[i]: one element, the rest zero."""
+    esize, index = _elt(a.imm)
+    if not esize:
+        return c.undef()
+    vcall(c, "dup_scalar", _dup_scalar, a.rd, (a.rn,), a.rn, esize, index)
 
 
 def _read_elt(cpu, n, esize, index, sign):

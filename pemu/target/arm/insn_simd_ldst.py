@@ -4,9 +4,11 @@ pairs, and LD1/ST1 of one to four whole registers. Little-endian, so a
 register's bytes are memory's bytes in order whatever the element size."""
 from __future__ import annotations
 
+from pemu.target.arm import vector as V
 from pemu.target.arm.decode import sext
 from pemu.target.arm.insn_dp_reg import extended
 from pemu.target.arm.translate import M64, V_HI, V_LO
+from pemu.tcg.ir import Helper
 
 TABLE = """
 fp_uimm   zz 111 1 01 pp iiiiiiiiiiii nnnnn ttttt
@@ -20,6 +22,8 @@ ld1st1_post 0 q 0011001 L 0 mmmmm PPPP zz nnnnn ttttt
 
 POST, PRE = 1, 3
 LD1_REGS = {0b0111: 1, 0b1010: 2, 0b0110: 3, 0b0010: 4}
+#: LD2/ST2, LD3/ST3, LD4/ST4 (multiple structures): opcode -> registers interleaved
+LDN_REGS = {0b1000: 2, 0b0100: 3, 0b0000: 4}
 
 
 def load_vreg(c, n: int, addr, size: int) -> None:
@@ -121,12 +125,45 @@ def trans_fp_pair(c, a):
         c.set_reg(a.rn, 1, c.op("add", base, off) if a.idx == POST else addr, sp=True)
 
 
+def _ldn(cpu, t: int, addr: int, nregs: int, esize: int, q: int, load: int) -> None:
+    """LDn/STn: element e of register t+r is at addr + (e*nregs + r) * esize/8."""
+    count = (128 if q else 64) // esize
+    step = esize // 8
+    regs = [(t + r) % 32 for r in range(nregs)]
+    if load:
+        lanes = [[0] * count for _ in regs]
+        for e in range(count):
+            for r in range(nregs):
+                lanes[r][e] = cpu.load_slow(addr + (e * nregs + r) * step, step, 0)
+        for r, reg in enumerate(regs):
+            V.put(cpu, reg, V.pack(lanes[r], esize), q)
+        return
+    values = [V.lanes(V.get(cpu, reg), esize, count) for reg in regs]
+    for e in range(count):
+        for r in range(nregs):
+            cpu.store_slow(addr + (e * nregs + r) * step, step, values[r][e])
+
+
+def _ldn_call(c, a, nregs: int, base) -> None:
+    regs = [(a.rt + r) % 32 for r in range(nregs)]
+    halves = tuple(g for reg in regs for g in (V_LO[reg], V_HI[reg]))
+    h = Helper("V_ldn", _ldn, reads=() if a.L else halves, writes=halves if a.L else ())
+    c.call(h, None, a.rt, base, nregs, 8 << a.size, a.Q, a.L)
+
+
 def _ld1st1(c, a, post: bool) -> None:
     nregs = LD1_REGS.get(a.op)
-    if nregs is None:
-        return c.undef()  # LD2/LD3/LD4 and friends (interleaving): not implemented
     size = 16 if a.Q else 8
     base = c.op("mov", c.xsp(a.rn))
+    if nregs is None:
+        nregs = LDN_REGS.get(a.op)
+        if nregs is None or (a.size == 3 and not a.Q):
+            return c.undef()
+        _ldn_call(c, a, nregs, base)
+        if post:
+            step = nregs * size if a.rm == 31 else c.x(a.rm)
+            c.set_reg(a.rn, 1, c.op("add", base, step), sp=True)
+        return
     for i in range(nregs):
         addr = c.op("add", base, i * size) if i else base
         reg = (a.rt + i) % 32

@@ -19,6 +19,7 @@ from pemu.target.arm import (
     insn_fp,
     insn_ldst,
     insn_simd,
+    insn_simd_fp,
     insn_simd_ldst,
     insn_system,
 )
@@ -31,7 +32,7 @@ from pemu.tcg.ir import Const
 MAX_BLOCK = 64
 CLASSES = {
     "dp_imm": insn_dp_imm, "dp_reg": insn_dp_reg, "system": insn_system, "ldst": insn_ldst,
-    "simd_ldst": insn_simd_ldst, "simd": insn_simd, "fp": insn_fp,
+    "simd_ldst": insn_simd_ldst, "simd": insn_simd, "simd_fp": insn_simd_fp, "fp": insn_fp,
 }
 
 
@@ -49,10 +50,10 @@ def _generator_fingerprint() -> str:
     import sys
 
     from pemu import tcg
-    from pemu.target.arm import decode, translate
+    from pemu.target.arm import decode, fpu, translate, vector
     from pemu.tcg import ir
-    return fingerprint(*CLASSES.values(), decode, translate, tcg, ir, optimize, python_backend,
-                       sys.modules[__name__])
+    return fingerprint(*CLASSES.values(), decode, fpu, translate, vector, tcg, ir, optimize,
+                       python_backend, sys.modules[__name__])
 
 
 CODEGEN_FINGERPRINT = _generator_fingerprint()
