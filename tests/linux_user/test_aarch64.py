@@ -29,6 +29,7 @@ CASES = {
     "arith": ([], ("static",)),
     "ldst": ([], ("static",)),
     "fp": ([], ("static",)),
+    "fenv": ([], ("static",)),
     "control": (["7", "two words"], ("static", "dynamic")),
     "hello": (["5", "two words"], ("static", "dynamic")),
     "files": (["{dir}"], ("static",)),

@@ -1,38 +1,56 @@
-"""Scalar IEEE 754 arithmetic for A64 FP instructions, on raw bit patterns.
+"""A64 floating point on bit patterns, with FPCR's rounding mode and default-
+NaN bit and FPSR's cumulative exception flags (Arm ARM A1.5 and the shared
+pseudocode FPAdd, FPMul, FPRound, FPProcessNaNs, FPCompare, FPToFixed...).
 
-Python floats are IEEE binary64 with round-to-nearest-even, so +, -, *, /
-and sqrt of doubles are exact to the bit; singles are computed in double
-and rounded once (exact for these operations, as binary64 has more than
-2*24+2 significand bits). NaNs follow the Arm ARM's FPProcessNaNs: the
-first signalling NaN operand (quietened), else the first quiet NaN, else
-the default NaN (positive, quiet) for an invalid operation. Only FPCR's
-round-to-nearest mode is modelled and FPSR's cumulative flags are not
-accumulated (see the report of the aarch64 branch).
+The exact IEEE arithmetic is the ISA-neutral softfloat of pemu (it lives in
+target/riscv/softfloat.py today); Arm's own choices are made here: NaN
+operands propagate (the first signalling NaN quietened, else the first quiet
+NaN; FPCR.DN gives the default NaN instead), an invalid operation gives the
+default NaN, conversions of NaN to integers give 0, and the flags map onto
+FPSR's IOC/DZC/OFC/UFC/IXC bits.
+
+Not modelled: FPCR.FZ (flush-to-zero) and FPSR.IDC, alternative half
+precision, and Arm's detection of tininess before rounding (softfloat
+detects it after rounding, which differs only in UFC for results that round
+up to the smallest normal number).
+
+Each helper takes the CPU first: it reads FPCR from, and accumulates flags
+into, the CPU's "SYS" space (the translator declares both to the backend).
 """
 from __future__ import annotations
 
-import math
-import struct
-from fractions import Fraction
+from pemu.target.arm.state import FPCR, FPSR
+from pemu.target.riscv import softfloat as sf
 
 M64 = (1 << 64) - 1
 DEFAULT_NAN = {True: 0x7FF8000000000000, False: 0x7FC00000}
 QUIET_BIT = {True: 1 << 51, False: 1 << 22}
+FMT = {True: sf.F64, False: sf.F32}
+#: FPCR.RMode (bits 23:22) -> softfloat rounding: RN, RP, RM, RZ
+RMODE = (sf.RNE, sf.RUP, sf.RDN, sf.RTZ)
+#: FPRounding of the FCVT*/FRINT* variants, by index: N nearest-even, P toward +inf,
+#: M toward -inf, Z toward zero, A to nearest with ties away; FPCR_MODE: FPCR's mode
+MODES = "NPMZA"
+FPCR_MODE = 5
+FIXED_RM = (sf.RNE, sf.RUP, sf.RDN, sf.RTZ, sf.RMM)
+#: softfloat flag -> FPSR bit (IOC 0, DZC 1, OFC 2, UFC 3, IXC 4)
+FLAG_BITS = ((sf.NV, 1 << 0), (sf.DZ, 1 << 1), (sf.OF, 1 << 2), (sf.UF, 1 << 3),
+             (sf.NX, 1 << 4))
+IOC = 1
+DN_BIT = 1 << 25
 
 
-def to_float(bits: int, dbl: bool) -> float:
-    if dbl:
-        return struct.unpack("<d", struct.pack("<Q", bits & M64))[0]
-    return struct.unpack("<f", struct.pack("<I", bits & 0xFFFFFFFF))[0]
+def _rm(c) -> int:
+    return RMODE[(c.sys[FPCR] >> 22) & 3]
 
 
-def from_float(x: float, dbl: bool) -> int:
-    if dbl:
-        return struct.unpack("<Q", struct.pack("<d", x))[0]
-    try:
-        return struct.unpack("<I", struct.pack("<f", x))[0]
-    except OverflowError:  # rounds beyond the largest single: infinity
-        return 0xFF800000 if x < 0 else 0x7F800000
+def _accrue(c, flags: int) -> None:
+    if flags:
+        bits = 0
+        for f, b in FLAG_BITS:
+            if flags & f:
+                bits |= b
+        c.sys[FPSR] |= bits
 
 
 def is_nan(bits: int, dbl: bool) -> bool:
@@ -41,210 +59,166 @@ def is_nan(bits: int, dbl: bool) -> bool:
     return (bits >> 23) & 0xFF == 0xFF and bits & ((1 << 23) - 1) != 0
 
 
-def process_nans(dbl: bool, *ops: int) -> int | None:
-    """FPProcessNaNs: the NaN result an operation with NaN operands gives."""
+def _is_snan(bits: int, dbl: bool) -> bool:
+    return is_nan(bits, dbl) and not bits & QUIET_BIT[dbl]
+
+
+def process_nans(c, dbl: bool, *ops: int) -> int | None:
+    """FPProcessNaNs: the result an operation with NaN operands gives (None: no
+    NaN operand); a signalling NaN raises Invalid Operation."""
     q = QUIET_BIT[dbl]
+    result = None
     for b in ops:
-        if is_nan(b, dbl) and not b & q:
-            return b | q
-    for b in ops:
-        if is_nan(b, dbl):
-            return b
-    return None
-
-
-def _result(x: float, dbl: bool) -> int:
-    return DEFAULT_NAN[dbl] if math.isnan(x) else from_float(x, dbl)
-
-
-def _div(x: float, y: float) -> float:
-    if y == 0:
-        if x == 0 or math.isnan(x):
-            return math.nan
-        return math.copysign(math.inf, x) * math.copysign(1.0, y)
-    return x / y
-
-
-def _max(x: float, y: float) -> float:
-    if x == y == 0:
-        return x if math.copysign(1, x) > 0 else y
-    return max(x, y)
-
-
-def _min(x: float, y: float) -> float:
-    if x == y == 0:
-        return x if math.copysign(1, x) < 0 else y
-    return min(x, y)
-
-
-BINARY = {
-    0b0000: lambda x, y: x * y,  # FMUL
-    0b0001: _div,  # FDIV
-    0b0010: lambda x, y: x + y,  # FADD
-    0b0011: lambda x, y: x - y,  # FSUB
-    0b0100: _max,  # FMAX
-    0b0101: _min,  # FMIN
-    0b0110: _max,  # FMAXNM (NaN operands are handled before; see binary())
-    0b0111: _min,  # FMINNM
-    0b1000: lambda x, y: -(x * y),  # FNMUL
-}
-
-
-def binary(op: int, a: int, b: int, dbl: int) -> int:
-    """FP data-processing (2 source) on bit patterns."""
-    dbl = bool(dbl)
-    if op in (0b0110, 0b0111):  # FMAXNM/FMINNM: a single quiet NaN loses
-        na, nb = is_nan(a, dbl), is_nan(b, dbl)
-        q = QUIET_BIT[dbl]
-        if na != nb and ((na and a & q) or (nb and b & q)):
-            return b if na else a
-    nan = process_nans(dbl, a, b)
-    if nan is not None:
-        return nan
-    r = BINARY[op](to_float(a, dbl), to_float(b, dbl))
-    if op == 0b1000 and math.isnan(r):
+        if _is_snan(b, dbl):
+            result = b | q
+            _accrue(c, sf.NV)
+            break
+    if result is None:
+        for b in ops:
+            if is_nan(b, dbl):
+                result = b
+                break
+    if result is not None and c.sys[FPCR] & DN_BIT:
         return DEFAULT_NAN[dbl]
-    return _result(r, dbl)
+    return result
 
 
-def fused(a: int, n: int, m: int, negate_a: int, negate_p: int, dbl: int) -> int:
-    """FMADD/FMSUB/FNMADD/FNMSUB: (-)a + (-)(n*m) with one rounding."""
-    dbl = bool(dbl)
-    nan = process_nans(dbl, a, n, m)
+def _minmax(c, op: int, a: int, b: int, dbl: bool) -> int:
+    """FMAX, FMIN, FMAXNM, FMINNM (op 4..7)."""
+    if op >= 6:  # the NM forms: one quiet NaN loses against a number
+        na, nb = is_nan(a, dbl), is_nan(b, dbl)
+        if na != nb and not _is_snan(a if na else b, dbl):
+            return b if na else a
+    nan = process_nans(c, dbl, a, b)
     if nan is not None:
         return nan
-    x, y, z = to_float(a, dbl), to_float(n, dbl), to_float(m, dbl)
-    if negate_a:
-        x = -x
-    if negate_p:
-        y = -y
-    if any(math.isinf(v) for v in (x, y, z)):
-        return _result(x + y * z, dbl)
-    exact = Fraction(x) + Fraction(y) * Fraction(z)
-    if exact == 0:
-        # the sign of an exact zero sum follows IEEE: +0 unless both addends are -0
-        prod_neg = (math.copysign(1, y) * math.copysign(1, z)) < 0
-        neg = math.copysign(1, x) < 0 and prod_neg and (x == 0 and y * z == 0)
-        return from_float(-0.0 if neg else 0.0, dbl)
-    if not dbl:
-        return from_float(_round_single(exact), dbl)
-    try:
-        return from_float(float(exact), dbl)  # int / int: correctly rounded
-    except OverflowError:
-        return from_float(math.inf if exact > 0 else -math.inf, dbl)
+    f = FMT[dbl]
+    sign = f.sign
+    if (a | b) & ~sign == 0:  # both zeros: max prefers +0, min -0
+        return (a & b) if op in (4, 6) else (a | b)
+    lt = compare_bits(a, b, dbl) == 0b1000
+    want_max = op in (4, 6)
+    return (b if lt else a) if want_max else (a if lt else b)
 
 
-def _round_single(exact: Fraction) -> float:
-    """exact rounded once to binary32 (nearest-even), as a Python float."""
-    sign = -1 if exact < 0 else 1
-    v = abs(exact)
-    e = math.floor(math.log2(v)) if v else 0
-    while Fraction(2) ** e > v:
-        e -= 1
-    while Fraction(2) ** (e + 1) <= v:
-        e += 1
-    e = max(e, -126)
-    ulp = Fraction(2) ** (e - 23)
-    q, r = divmod(v, ulp)
-    if r > ulp / 2 or (r == ulp / 2 and q % 2):
-        q += 1
-    result = q * ulp
-    if result >= Fraction(2) ** 128 - Fraction(2) ** 103:
-        return sign * math.inf
-    return sign * float(result)
-
-
-def unary(op: int, a: int, dbl: int) -> int:
-    """FABS, FNEG, FSQRT (op 1, 2, 3) on bit patterns."""
+def binary(c, op: int, a: int, b: int, dbl: int) -> int:
+    """FP data-processing (2 source): FMUL 0, FDIV 1, FADD 2, FSUB 3, FMAX 4,
+    FMIN 5, FMAXNM 6, FMINNM 7, FNMUL 8."""
     dbl = bool(dbl)
-    sign = 1 << (63 if dbl else 31)
+    if 4 <= op <= 7:
+        return _minmax(c, op, a, b, dbl)
+    nan = process_nans(c, dbl, a, b)
+    if nan is not None:
+        return nan
+    f, rm = FMT[dbl], _rm(c)
+    if op == 0 or op == 8:
+        r, flags = sf.mul(a, b, f, rm)
+    elif op == 1:
+        r, flags = sf.div(a, b, f, rm)
+    else:
+        r, flags = sf.add(a, b, f, rm, negb=op == 3)
+    _accrue(c, flags)
+    if op == 8 and not is_nan(r, dbl):
+        r ^= f.sign
+    return r
+
+
+def fused(c, a: int, n: int, m: int, negate_a: int, negate_p: int, dbl: int) -> int:
+    """FMADD/FMSUB/FNMADD/FNMSUB: (-)a + (-)(n*m) with one rounding. Arm
+    processes the NaNs of a, n, m (a first) and treats inf*0 as invalid
+    even when a is a quiet NaN."""
+    dbl = bool(dbl)
+    f = FMT[dbl]
+    nan = process_nans(c, dbl, a, n, m)
+    inf_zero = ({n & ~f.sign, m & ~f.sign} == {f.inf, 0})
+    if nan is not None:
+        if inf_zero and is_nan(a, dbl) and not _is_snan(a, dbl):
+            _accrue(c, sf.NV)
+            return DEFAULT_NAN[dbl]
+        return nan
+    r, flags = sf.fma(n, m, a, f, _rm(c), bool(negate_p), bool(negate_a))
+    _accrue(c, flags)
+    return r
+
+
+def unary(c, op: int, a: int, dbl: int) -> int:
+    """FABS 1, FNEG 2 (no exceptions, NaNs kept), FSQRT 3."""
+    dbl = bool(dbl)
+    sign = FMT[dbl].sign
     if op == 1:
         return a & ~sign
     if op == 2:
         return a ^ sign
-    nan = process_nans(dbl, a)
+    nan = process_nans(c, dbl, a)
     if nan is not None:
         return nan
-    x = to_float(a, dbl)
-    if x < 0:
-        return DEFAULT_NAN[dbl]
-    return from_float(math.sqrt(x), dbl)
+    r, flags = sf.sqrt(a, FMT[dbl], _rm(c))
+    _accrue(c, flags)
+    return r
 
 
-def convert(a: int, from_dbl: int) -> int:
+def convert(c, a: int, from_dbl: int) -> int:
     """FCVT between single and double."""
-    nan = process_nans(bool(from_dbl), a)
-    if nan is not None:  # keep the payload's top bits, quietened
-        if from_dbl:
+    src = bool(from_dbl)
+    nan = process_nans(c, src, a)
+    if nan is not None:
+        if nan == DEFAULT_NAN[src]:
+            return DEFAULT_NAN[not src]
+        if src:  # keep the payload's top bits
             return ((nan >> 63) << 31) | 0x7FC00000 | ((nan >> 29) & 0x3FFFFF)
         return ((nan >> 31) << 63) | 0x7FF8000000000000 | ((nan & 0x3FFFFF) << 29)
-    return from_float(to_float(a, bool(from_dbl)), not from_dbl)
+    r, flags = sf.convert(a, FMT[src], FMT[not src], _rm(c))
+    _accrue(c, flags)
+    return r
 
 
-#: FPRounding of the FCVT*/FRINT* variants, by index: N nearest-even, P toward +inf,
-#: M toward -inf, Z toward zero, A to nearest with ties away
-MODES = "NPMZA"
-
-
-def round_value(x: float, mode: str) -> float:
-    if math.isinf(x) or math.isnan(x):
-        return x
-    if mode == "Z":
-        return float(math.trunc(x)) if x else x
-    if mode == "P":
-        return float(math.ceil(x))
-    if mode == "M":
-        return float(math.floor(x))
-    if mode == "A":
-        return float(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
-    return float(round(x))
-
-
-def to_int(a: int, dbl: int, bits: int, unsigned: int, rounding: int) -> int:
-    """FCVT[NPMZA][SU]: saturating conversion to a `bits`-bit integer; NaN gives 0."""
-    mode = MODES[rounding]
+def to_int(c, a: int, dbl: int, bits: int, unsigned: int, rounding: int) -> int:
+    """FCVT[NPMZA][SU]: saturating conversion to a `bits`-bit integer; NaN gives
+    0 (Invalid Operation), out of range saturates (Invalid Operation)."""
     dbl = bool(dbl)
     if is_nan(a, dbl):
+        _accrue(c, sf.NV)
         return 0
-    x = to_float(a, dbl)
-    lo, hi = (0, (1 << bits) - 1) if unsigned else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
-    if math.isinf(x):
-        v = hi if x > 0 else lo
-    else:
-        f = Fraction(x)
-        if mode == "Z":
-            v = math.trunc(f)
-        elif mode == "P":
-            v = math.ceil(f)
-        elif mode == "M":
-            v = math.floor(f)
-        elif mode == "A":
-            v = math.floor(abs(f) + Fraction(1, 2)) * (1 if f >= 0 else -1)
-        else:
-            v = round(f)
-        v = min(max(v, lo), hi)
+    rm = _rm(c) if rounding == FPCR_MODE else FIXED_RM[rounding]
+    v, flags = sf.to_int(a, FMT[dbl], rm, not unsigned, bits)
+    _accrue(c, flags)
     return v & ((1 << bits) - 1)
 
 
-def from_int(v: int, bits: int, unsigned: int, dbl: int) -> int:
-    """SCVTF/UCVTF: a `bits`-bit integer to FP, rounded to nearest-even."""
+def from_int(c, v: int, bits: int, unsigned: int, dbl: int) -> int:
+    """SCVTF/UCVTF: a `bits`-bit integer to FP in FPCR's rounding mode."""
     v &= (1 << bits) - 1
     if not unsigned and v >> (bits - 1):
         v -= 1 << bits
-    if dbl:
-        return from_float(float(v), True)  # int -> float rounds correctly
-    return from_float(_round_single(Fraction(v)) if v else 0.0, False)
+    r, flags = sf.from_int(v, FMT[bool(dbl)], _rm(c))
+    _accrue(c, flags)
+    return r
 
 
-def compare(a: int, b: int, dbl: int) -> int:
-    """FCMP: the NZCV bits (31:28) for a compared with b."""
+def compare_bits(a: int, b: int, dbl: bool) -> int:
+    """NZCV (4 bits) of comparing two non-NaN patterns: 0110 equal, 1000 less,
+    0010 greater; 0011 if either is a NaN."""
+    if is_nan(a, dbl) or is_nan(b, dbl):
+        return 0b0011
+    f = FMT[dbl]
+
+    def key(x: int) -> int:  # an integer order of IEEE values (both zeros equal)
+        mag = x & ~f.sign
+        return -mag if x & f.sign else mag
+    ka, kb = key(a), key(b)
+    if ka == kb:
+        return 0b0110
+    return 0b1000 if ka < kb else 0b0010
+
+
+def compare(c, a: int, b: int, dbl: int, signalling: int) -> int:
+    """FCMP (quiet: Invalid only for a signalling NaN) and FCMPE (signalling:
+    Invalid for any NaN): the NZCV bits in 31:28."""
     dbl = bool(dbl)
     if is_nan(a, dbl) or is_nan(b, dbl):
-        return 0b0011 << 28
-    x, y = to_float(a, dbl), to_float(b, dbl)
-    if x == y:
-        return 0b0110 << 28
-    return (0b1000 << 28) if x < y else (0b0010 << 28)
+        if signalling or _is_snan(a, dbl) or _is_snan(b, dbl):
+            _accrue(c, sf.NV)
+    return compare_bits(a, b, dbl) << 28
 
 
 def expand_imm(imm8: int, dbl: int) -> int:
@@ -257,15 +231,22 @@ def expand_imm(imm8: int, dbl: int) -> int:
     return (sign << 31) | (exp << 23) | ((rest & 15) << 19)
 
 
-def round_to_integral(a: int, dbl: int, rounding: int) -> int:
-    """FRINT[NPMZAXI] (X and I use the current mode: nearest)."""
-    mode = MODES[rounding]
+def round_to_integral(c, a: int, dbl: int, rounding: int, exact: int) -> int:
+    """FRINT[NPMZA] (fixed rounding) and FRINTX/FRINTI (FPCR's; X raises
+    Inexact when the value changes)."""
     dbl = bool(dbl)
-    nan = process_nans(dbl, a)
+    nan = process_nans(c, dbl, a)
     if nan is not None:
         return nan
-    x = to_float(a, dbl)
-    r = round_value(x, mode)
-    if r == 0:
-        r = math.copysign(0.0, x)
-    return from_float(r, dbl)
+    f = FMT[dbl]
+    cls, sign, mant, exp = sf.unpack(a, f)
+    if cls != sf.FINITE or exp >= 0:
+        return a  # zero, infinity or already integral
+    rm = _rm(c) if rounding == FPCR_MODE else FIXED_RM[rounding]
+    v, inexact = sf._round_bits(mant, -exp, False, sign, rm)
+    if inexact and exact:
+        _accrue(c, sf.NX)
+    if v == 0:
+        return f.sign if sign else 0
+    r, _ = sf.from_int(-v if sign else v, f, sf.RNE)  # exact: |v| <= |a|, or a power of 2
+    return r

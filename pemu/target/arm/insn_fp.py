@@ -6,7 +6,8 @@ the rest of the vector register."""
 from __future__ import annotations
 
 from pemu.target.arm import fpu
-from pemu.target.arm.translate import CF, NF, V_HI, V_LO, VF, ZF, pure
+from pemu.target.arm.translate import CF, FPCR, FPSR, NF, V_HI, V_LO, VF, ZF
+from pemu.tcg.ir import Helper
 
 TABLE = """
 fp_int     s 0 0 11110 zz 1 PPPPP 000000 nnnnn ddddd
@@ -19,18 +20,26 @@ fp_ccmp    0 0 0 11110 zz 1 mmmmm cccc 01 nnnnn R ffff
 fp_fused   0 0 0 11111 zz L mmmmm R aaaaa nnnnn ddddd
 """
 
-H_BINARY = pure("FP_BINARY", fpu.binary)
-H_FUSED = pure("FP_FUSED", fpu.fused)
-H_UNARY = pure("FP_UNARY", fpu.unary)
-H_CONVERT = pure("FP_CONVERT", fpu.convert)
-H_TO_INT = pure("FP_TO_INT", fpu.to_int)
-H_FROM_INT = pure("FP_FROM_INT", fpu.from_int)
-H_COMPARE = pure("FP_COMPARE", fpu.compare)
-H_ROUND = pure("FP_ROUND", fpu.round_to_integral)
+
+
+def fp_helper(name: str, fn) -> Helper:
+    """An FP operation: reads FPCR (rounding, default NaN), accumulates into FPSR."""
+    return Helper(name, fn, raises=False, reads=(FPCR, FPSR), writes=(FPSR,))
+
+
+H_BINARY = fp_helper("FP_BINARY", fpu.binary)
+H_FUSED = fp_helper("FP_FUSED", fpu.fused)
+H_UNARY = fp_helper("FP_UNARY", fpu.unary)
+H_CONVERT = fp_helper("FP_CONVERT", fpu.convert)
+H_TO_INT = fp_helper("FP_TO_INT", fpu.to_int)
+H_FROM_INT = fp_helper("FP_FROM_INT", fpu.from_int)
+H_COMPARE = fp_helper("FP_COMPARE", fpu.compare)
+H_ROUND = fp_helper("FP_ROUND", fpu.round_to_integral)
 #: rmode:opcode of the FP<->integer conversions -> rounding (FCVT[NPMZA][SU])
 TO_INT = {0b00000: "N", 0b01000: "P", 0b10000: "M", 0b11000: "Z", 0b00100: "A"}
-FRINT = {0b001000: "N", 0b001001: "P", 0b001010: "M", 0b001011: "Z", 0b001100: "A",
-         0b001110: "N", 0b001111: "N"}
+#: FRINT[NPMZAXI]: opcode -> (rounding index into fpu.MODES or FPCR_MODE; exact)
+FRINT = {0b001000: (0, 0), 0b001001: (1, 0), 0b001010: (2, 0), 0b001011: (3, 0),
+         0b001100: (4, 0), 0b001110: (fpu.FPCR_MODE, 1), 0b001111: (fpu.FPCR_MODE, 0)}
 
 
 def set_scalar(c, d: int, value, dbl: bool) -> None:
@@ -103,7 +112,11 @@ def trans_fp_dp1(c, a):
     t = c.temp()
     if op == 0:  # FMOV (register)
         return set_scalar(c, a.rd, src, dbl)
-    if op in (1, 2, 3):
+    if op in (1, 2):  # FABS, FNEG: sign bit only, no exception
+        c.ir.xor(t, src, 1 << (63 if dbl else 31)) if op == 2 else \
+            c.ir.andc(t, src, 1 << (63 if dbl else 31))
+        return set_scalar(c, a.rd, t, dbl)
+    if op == 3:
         c.call(H_UNARY, t, op, src, int(dbl))
         return set_scalar(c, a.rd, t, dbl)
     if op in (0b000100, 0b000101):  # FCVT to single / double
@@ -111,34 +124,38 @@ def trans_fp_dp1(c, a):
             return c.undef()
         c.call(H_CONVERT, t, src, int(dbl))
         return set_scalar(c, a.rd, t, not dbl)
-    mode = FRINT.get(op)
-    if mode is None:
+    frint = FRINT.get(op)
+    if frint is None:
         return c.undef()
-    c.call(H_ROUND, t, src, int(dbl), fpu.MODES.index(mode))
+    c.call(H_ROUND, t, src, int(dbl), *frint)
     set_scalar(c, a.rd, t, dbl)
 
 
 def trans_fp_cmp(c, a):
-    """FCMP, FCMPE, with a register or zero (FCMPE's signalling of quiet NaNs
-    only raises a flag pemu does not accumulate)."""
+    """FCMP, FCMPE (Invalid Operation for any NaN), with a register or zero."""
     dbl = _ftype(a)
     if dbl is None or a.op & 7:
         return c.undef()
     other = 0 if a.op & 8 else scalar(c, a.rm, dbl)
     t = c.temp()
-    c.call(H_COMPARE, t, scalar(c, a.rn, dbl), other, int(dbl))
+    c.call(H_COMPARE, t, scalar(c, a.rn, dbl), other, int(dbl), (a.op >> 4) & 1)
     set_nzcv(c, t)
 
 
 def trans_fp_ccmp(c, a):
+    """FCCMP, FCCMPE: NZCV = the immediate, or the comparison (and its
+    exceptions) if the condition holds."""
     dbl = _ftype(a)
     if dbl is None:
         return c.undef()
-    t, r = c.temp(), c.temp()
-    c.call(H_COMPARE, t, scalar(c, a.rn, dbl), scalar(c, a.rm, dbl), int(dbl))
-    cond, x, y = c.cond(a.cond)
-    c.ir.movcond(cond, r, x, y, t, a.nzcv << 28)
-    set_nzcv(c, r)
+    holds = c.cond_value(a.cond)
+    set_nzcv(c, a.nzcv << 28)
+    skip = c.ir.label()
+    c.ir.brcond("eq", holds, 0, skip)
+    t = c.temp()
+    c.call(H_COMPARE, t, scalar(c, a.rn, dbl), scalar(c, a.rm, dbl), int(dbl), a.o0)
+    set_nzcv(c, t)
+    c.ir.set_label(skip)
 
 
 def trans_fp_dp2(c, a):

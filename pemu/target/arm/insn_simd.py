@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pemu.target.arm import fpu
 from pemu.target.arm import vector as V
-from pemu.target.arm.translate import V_HI, V_LO
+from pemu.target.arm.translate import FPCR, FPSR, V_HI, V_LO
 from pemu.tcg.ir import Helper
 
 TABLE = """
@@ -53,13 +53,18 @@ PERMUTE = {0b001: "uzp1", 0b010: "trn1", 0b011: "zip1", 0b101: "uzp2", 0b110: "t
 _HELPERS: dict[str, Helper] = {}
 
 
-def vcall(c, name: str, fn: Callable, d: int, srcs: tuple[int, ...], *args: int) -> None:
-    """Call fn(cpu, d, *args) as a helper that reads V[srcs] and writes V[d]."""
+def vcall(c, name: str, fn: Callable, d: int, srcs: tuple[int, ...], *args: int,
+          fp: bool = False) -> None:
+    """Call fn(cpu, d, *args) as a helper that reads V[srcs] and writes V[d]
+    (and, for floating point, reads FPCR and accumulates into FPSR)."""
     proto = _HELPERS.get(name)
     if proto is None:
         proto = _HELPERS[name] = Helper("V_" + name, fn, raises=False)
     reads = tuple(g for s in srcs for g in (V_LO[s], V_HI[s]))
-    h = Helper(proto.name, fn, raises=False, reads=reads, writes=(V_LO[d], V_HI[d]))
+    writes: tuple = (V_LO[d], V_HI[d])
+    if fp:
+        reads, writes = reads + (FPCR, FPSR), writes + (FPSR,)
+    h = Helper(proto.name, fn, raises=False, reads=reads, writes=writes)
     c.call(h, None, d, *args)
 
 

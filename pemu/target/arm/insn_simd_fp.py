@@ -31,20 +31,21 @@ PAIR_BASE = {"addp": "add", "maxp": "max", "minp": "min", "maxnmp": "maxnm",
              "minnmp": "minnm"}
 
 
-def _fp_lane(name: str, x: int, y: int, acc: int, dbl: bool) -> int:
+def _fp_lane(c, name: str, x: int, y: int, acc: int, dbl: bool) -> int:
     esize = 64 if dbl else 32
     ones = (1 << esize) - 1
     if name in BINARY:
-        return fpu.binary(BINARY[name], x, y, dbl)
+        return fpu.binary(c, BINARY[name], x, y, dbl)
     if name == "mla":
-        return fpu.fused(acc, x, y, 0, 0, dbl)
+        return fpu.fused(c, acc, x, y, 0, 0, dbl)
     if name == "mls":
-        return fpu.fused(acc, x, y, 0, 1, dbl)
+        return fpu.fused(c, acc, x, y, 0, 1, dbl)
     if name == "abd":
-        return fpu.unary(1, fpu.binary(0b0011, x, y, dbl), dbl)
+        return fpu.unary(c, 1, fpu.binary(c, 0b0011, x, y, dbl), dbl)
     if name in ("acge", "acgt"):
-        x, y = fpu.unary(1, x, dbl), fpu.unary(1, y, dbl)
-    nzcv = fpu.compare(x, y, dbl) >> 28
+        x, y = fpu.unary(c, 1, x, dbl), fpu.unary(c, 1, y, dbl)
+    # FCMEQ is a quiet comparison, the ordered ones signal on any NaN
+    nzcv = fpu.compare(c, x, y, dbl, int(name != "cmeq")) >> 28
     if nzcv == 0b0011:  # unordered: every comparison is false
         return 0
     holds = {"cmeq": nzcv == 0b0110, "cmge": nzcv in (0b0110, 0b0010),
@@ -61,10 +62,10 @@ def _fp_three(cpu, d, n, m, op, dbl, q):
     if name in PAIR_BASE:
         both = x + y
         base = PAIR_BASE[name]
-        out = [_fp_lane(base, both[2 * i], both[2 * i + 1], 0, dbl) for i in range(count)]
+        out = [_fp_lane(cpu, base, both[2 * i], both[2 * i + 1], 0, dbl) for i in range(count)]
     else:
         acc = V.lanes(V.get(cpu, d), esize, count)
-        out = [_fp_lane(name, x[i], y[i], acc[i], dbl) for i in range(count)]
+        out = [_fp_lane(cpu, name, x[i], y[i], acc[i], dbl) for i in range(count)]
     V.put(cpu, d, V.pack(out, esize), q)
 
 
@@ -74,7 +75,7 @@ def trans_fp_three(c, a):
     if name is None or (dbl and not a.Q):
         return c.undef()
     vcall(c, "fp_three", _fp_three, a.rd, (a.rd, a.rn, a.rm), a.rn, a.rm,
-          FP_THREE_OPS.index(name), dbl, a.Q)
+          FP_THREE_OPS.index(name), dbl, a.Q, fp=True)
 
 
 #: (U, a, opcode) of the FP two-register misc group -> operation
@@ -92,21 +93,21 @@ FP_MISC = {
     (0, 0, 0b10110): "fcvtn", (0, 0, 0b10111): "fcvtl",
 }
 FP_MISC_OPS = sorted(set(FP_MISC.values()))
-ROUNDING = {"n": 0, "p": 1, "m": 2, "z": 3, "a": 4, "x": 0, "i": 0}
+#: FCVT?/FRINT? letter -> rounding index (fpu.MODES, or FPCR's mode)
+ROUNDING = {"n": 0, "p": 1, "m": 2, "z": 3, "a": 4, "x": fpu.FPCR_MODE, "i": fpu.FPCR_MODE}
 
 
-def _misc_lane(name: str, x: int, dbl: bool) -> int:
+def _misc_lane(c, name: str, x: int, dbl: bool) -> int:
     esize = 64 if dbl else 32
     if name in ("abs", "neg", "sqrt"):
-        return fpu.unary({"abs": 1, "neg": 2, "sqrt": 3}[name], x, dbl)
+        return fpu.unary(c, {"abs": 1, "neg": 2, "sqrt": 3}[name], x, dbl)
     if name in ("scvtf", "ucvtf"):
-        return fpu.from_int(x, esize, int(name == "ucvtf"), dbl)
+        return fpu.from_int(c, x, esize, int(name == "ucvtf"), dbl)
     if name.startswith("fcvt"):
-        return fpu.to_int(x, dbl, esize, int(name[-1] == "u"), ROUNDING[name[4]])
+        return fpu.to_int(c, x, dbl, esize, int(name[-1] == "u"), ROUNDING[name[4]])
     if name.startswith("frint"):
-        return fpu.round_to_integral(x, dbl, ROUNDING[name[5]])
-    zero = 0
-    nzcv = fpu.compare(x, zero, dbl) >> 28
+        return fpu.round_to_integral(c, x, dbl, ROUNDING[name[5]], int(name == "frintx"))
+    nzcv = fpu.compare(c, x, 0, dbl, int(name != "cmeq0")) >> 28
     if nzcv == 0b0011:
         return 0
     holds = {"cmgt0": nzcv == 0b0010, "cmge0": nzcv in (0b0010, 0b0110),
@@ -119,17 +120,17 @@ def _fp_misc(cpu, d, n, op, dbl, q):
     name = FP_MISC_OPS[op]
     x = V.get(cpu, n)
     if name == "fcvtn":  # double lanes -> single, into the lower or upper half
-        half = V.pack([fpu.convert(e, 1) for e in V.lanes(x, 64, 2)], 32)
+        half = V.pack([fpu.convert(cpu, e, 1) for e in V.lanes(x, 64, 2)], 32)
         V.put(cpu, d, (V.get(cpu, d) & V.M64) | (half << 64) if q else half)
         return
     if name == "fcvtl":  # single lanes of the lower or upper half -> double
         src = x >> 64 if q else x
-        V.put(cpu, d, V.pack([fpu.convert(e, 0) for e in V.lanes(src, 32, 2)], 64))
+        V.put(cpu, d, V.pack([fpu.convert(cpu, e, 0) for e in V.lanes(src, 32, 2)], 64))
         return
     esize = 64 if dbl else 32
     count = (128 if q else 64) // esize
-    V.put(cpu, d, V.pack([_misc_lane(name, e, bool(dbl)) for e in V.lanes(x, esize, count)],
-                         esize), q)
+    V.put(cpu, d, V.pack([_misc_lane(cpu, name, e, bool(dbl))
+                          for e in V.lanes(x, esize, count)], esize), q)
 
 
 def trans_fp_misc(c, a) -> bool:
@@ -143,7 +144,7 @@ def trans_fp_misc(c, a) -> bool:
         c.undef()  # half-precision conversions, or a 1D vector: not implemented / reserved
         return True
     vcall(c, "fp_misc", _fp_misc, a.rd, (a.rd, a.rn), a.rn, FP_MISC_OPS.index(name), dbl,
-          a.Q)
+          a.Q, fp=True)
     return True
 
 
@@ -155,7 +156,7 @@ def _pair_scalar(cpu, d, n, kind, dbl):
     esize = 64 if dbl else 32
     e0, e1 = V.lanes(x, esize, 2)
     name = ("add", "max", "min", "maxnm", "minnm")[kind - 1]
-    V.put(cpu, d, _fp_lane(name, e0, e1, 0, bool(dbl)))
+    V.put(cpu, d, _fp_lane(cpu, name, e0, e1, 0, bool(dbl)))
 
 
 #: (U, a, opcode) of the scalar pairwise group -> kind for _pair_scalar
@@ -173,4 +174,4 @@ def trans_pair_scalar(c, a):
     kind = PAIR_SCALAR.get(key)
     if kind is None:
         return c.undef()
-    vcall(c, "pair_scalar", _pair_scalar, a.rd, (a.rn,), a.rn, kind, a.size & 1)
+    vcall(c, "pair_scalar", _pair_scalar, a.rd, (a.rn,), a.rn, kind, a.size & 1, fp=True)
