@@ -105,9 +105,11 @@ class Aarch64Abi(Abi):
         sp = (record - frame.FRAME_SIZE) & ~15
         mem.check_writable(sp, record + 16 - sp)
         x = cpu.x
+        fault = info.addr if info.signo in (S.SIGSEGV, S.SIGBUS) and info.addr else 0
         data = frame.build_frame(info.pack(), list(x[0:31]), cpu.sp, cpu.pc, cpu.nzcv,
                                  cpu.sys[state.FPSR], cpu.sys[state.FPCR],
-                                 [cpu.vreg(i) for i in range(32)], oldmask, altstack)
+                                 [cpu.vreg(i) for i in range(32)], oldmask, altstack,
+                                 fault_address=fault)
         mem.buf[sp:sp + len(data)] = data
         mem.buf[record:record + 16] = (x[FP] | (x[LR] << 64)).to_bytes(16, "little")
         x[0], x[1], x[2] = sig, sp, sp + frame.UC_OFF
