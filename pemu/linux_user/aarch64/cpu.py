@@ -108,18 +108,37 @@ class ArmUserCpu(ArmState):
 
     # --- exclusives and atomics ---------------------------------------------------------------
     def load_exclusive(self, va: int, size: int) -> int:
-        v = self.load_slow(va, size, 0)
+        """LDXR (and LDXP: size 16 returns the low half; exclusive_pair_high the other)."""
+        v = self._read(va, size)
         self.resv = (va, size, v)
-        return v
+        return v & M64
+
+    def exclusive_pair_high(self) -> int:
+        return (self.resv[2] >> 64) & M64 if self.resv else 0
+
+    def _read(self, va: int, size: int) -> int:
+        self._check(va, size, PROT_READ, DATA_ABORT)
+        return int.from_bytes(self.mem.buf[va:va + size], "little")
 
     def store_exclusive(self, va: int, value: int, size: int) -> int:
         """0 if the store happened, 1 if not (the STXR status)."""
         self._check(va, size, PROT_WRITE, DATA_ABORT)
         with self.mem.lock:
             resv, self.resv = self.resv, None
-            if resv is None or resv[:2] != (va, size) or self.load_slow(va, size, 0) != resv[2]:
+            if resv is None or resv[:2] != (va, size) or self._read(va, size) != resv[2]:
                 return 1
             self.store_slow(va, size, value)
+            return 0
+
+    def store_exclusive_pair(self, va: int, lo: int, hi: int) -> int:
+        """STXP of two 64-bit registers: 0 if stored, 1 if not."""
+        self._check(va, 16, PROT_WRITE, DATA_ABORT)
+        with self.mem.lock:
+            resv, self.resv = self.resv, None
+            if resv is None or resv[:2] != (va, 16) or self._read(va, 16) != resv[2]:
+                return 1
+            self.store_slow(va, 8, lo)
+            self.store_slow(va + 8, 8, hi)
             return 0
 
     def clear_exclusive(self) -> None:

@@ -15,6 +15,8 @@ ldr_lit     pp 011 0 00 iiiiiiiiiiiiiiiiiii ttttt
 ldst_pair   pp 101 0 0 kk L iiiiiii TTTTT nnnnn ttttt
 stxr        zz 001000 0 0 0 eeeee R 11111 nnnnn ttttt
 ldxr        zz 001000 0 1 0 11111 R 11111 nnnnn ttttt
+stxp        1 z 001000 0 0 1 eeeee R TTTTT nnnnn ttttt
+ldxp        1 z 001000 0 1 1 11111 R TTTTT nnnnn ttttt
 stlr        zz 001000 1 0 0 11111 R 11111 nnnnn ttttt
 ldar        zz 001000 1 1 0 11111 R 11111 nnnnn ttttt
 cas         zz 001000 1 L 1 eeeee R 11111 nnnnn ttttt
@@ -23,6 +25,8 @@ cas         zz 001000 1 L 1 eeeee R 11111 nnnnn ttttt
 H_LDXR = method("load_exclusive")
 H_STXR = method("store_exclusive")
 H_CAS = method("compare_and_swap")
+H_LDXP_HIGH = method("exclusive_pair_high", raises=False)
+H_STXP = method("store_exclusive_pair")
 POST, UNPRIV, PRE = 1, 2, 3  # the idx field of the imm9 forms (0: unscaled)
 
 
@@ -123,6 +127,33 @@ def trans_ldxr(c, a):
 def trans_stxr(c, a):
     t = c.temp()
     c.call(H_STXR, t, c.xsp(a.rn), c.x(a.rt), 1 << a.size)
+    c.set_reg(a.rs, 0, t)
+
+
+def trans_ldxp(c, a):
+    """LDXP/LDAXP: two 32- or 64-bit registers, one exclusive 8- or 16-byte access."""
+    if a.rt == a.rt2:
+        return c.undef()  # CONSTRAINED UNPREDICTABLE: pemu takes the UNDEFINED choice
+    esize = 8 if a.size else 4
+    lo = c.temp()
+    c.call(H_LDXR, lo, c.xsp(a.rn), 2 * esize)
+    if esize == 4:
+        c.set_reg(a.rt2, 0, c.op("shr", lo, 32))
+        c.set_reg(a.rt, 0, lo)
+        return
+    hi = c.temp()
+    c.call(H_LDXP_HIGH, hi)
+    c.set_reg(a.rt, 1, lo)
+    c.set_reg(a.rt2, 1, hi)
+
+
+def trans_stxp(c, a):
+    t = c.temp()
+    if a.size:
+        c.call(H_STXP, t, c.xsp(a.rn), c.x(a.rt), c.x(a.rt2))
+    else:
+        both = c.op("or", c.op("ext32u", c.x(a.rt)), c.op("shl", c.x(a.rt2), 32))
+        c.call(H_STXR, t, c.xsp(a.rn), both, 8)
     c.set_reg(a.rs, 0, t)
 
 

@@ -11,7 +11,6 @@ from pemu.target.arm.translate import (
     NF,
     TPIDR_EL0,
     VF,
-    X_REGS,
     ZF,
     method,
 )
@@ -173,5 +172,3 @@ def trans_msr(c, a):
         return c.undef()
     c.ir.mov(g, v)
 
-
-__all__ = ["CPU_SYSREGS", "X_REGS"]

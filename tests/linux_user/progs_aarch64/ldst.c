@@ -112,6 +112,17 @@ static void exclusive(void) {
     __asm__ volatile("ldxrb %w0, [%2]\n stxrb %w1, %w0, [%2]" : "=&r"(got), "=&r"(st)
                      : "r"(&bt) : "memory");
     printf("exclb %x %llu\n", got, (unsigned long long)st);
+    u64 pair[2] __attribute__((aligned(16))) = {0x1111, 0x2222};
+    u64 lo, hi;
+    __asm__ volatile("1: ldaxp %0, %1, [%3]\n add %0, %0, #1\n add %1, %1, #2\n"
+                     "stlxp %w2, %0, %1, [%3]\n cbnz %w2, 1b"
+                     : "=&r"(lo), "=&r"(hi), "=&r"(st) : "r"(pair) : "memory");
+    printf("exclp %llx %llx\n", (unsigned long long)pair[0], (unsigned long long)pair[1]);
+    uint32_t wp[2] __attribute__((aligned(8))) = {5, 6};
+    uint32_t a32, b32;
+    __asm__ volatile("1: ldxp %w0, %w1, [%3]\n stxp %w2, %w1, %w0, [%3]\n cbnz %w2, 1b"
+                     : "=&r"(a32), "=&r"(b32), "=&r"(st) : "r"(wp) : "memory");
+    printf("exclpw %u %u %u %u\n", a32, b32, wp[0], wp[1]);
 }
 
 static void simd(void) {
