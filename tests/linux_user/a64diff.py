@@ -47,23 +47,41 @@ def _implemented(insn, word: int) -> bool:
     return not any(op.name == "call" and op.aux in (H_RAISE, H_UNIMP) for op in ctx.ir.ops)
 
 
-def random_cases(seed: int, count: int) -> list[tuple[int, list[int], int]]:
-    """(instruction word, X0..X7, NZCV) for `count` cases."""
+#: flag setters and flag readers: a case may be a setter followed by a reader, so
+#: that the reader sees flags computed in the same translation block
+SETTERS = ("adds_imm", "subs_imm", "ands_imm", "ands_reg", "bics_reg", "adds_reg",
+           "subs_reg", "adds_ext", "subs_ext", "adcs", "sbcs", "ccmn_reg", "ccmp_reg",
+           "ccmn_imm", "ccmp_imm")
+READERS = ("csel", "csinc", "csinv", "csneg", "ccmn_reg", "ccmp_reg", "ccmn_imm",
+           "ccmp_imm", "adc", "sbc", "adcs", "sbcs")
+
+
+def _random_word(rng: random.Random, insn) -> int:
+    word = insn.match | (rng.getrandbits(32) & ~insn.mask)
+    for name, shift, width in insn.fields:
+        if name in REG_FIELDS:
+            word = (word & ~(((1 << width) - 1) << shift)) | (rng.randrange(8) << shift)
+    return word
+
+
+def random_cases(seed: int, count: int) -> list[tuple[tuple[int, ...], list[int], int]]:
+    """(instruction words, X0..X7, NZCV) for `count` cases: one instruction, or
+    (a third of them) a flag-setting one then one that reads the flags."""
     rng = random.Random(seed)
     insns = parse_table(insn_dp_imm.TABLE, insn_dp_imm, "dp_imm") + \
         parse_table(insn_dp_reg.TABLE, insn_dp_reg, "dp_reg")
+    setters = [i for i in insns if i.name in SETTERS]
+    readers = [i for i in insns if i.name in READERS]
     cases = []
     while len(cases) < count:
-        insn = rng.choice(insns)
-        word = insn.match | (rng.getrandbits(32) & ~insn.mask)
-        for name, shift, width in insn.fields:
-            if name in REG_FIELDS:
-                word = (word & ~(((1 << width) - 1) << shift)) | (rng.randrange(8) << shift)
-        if not _implemented(insn, word):
+        pair = rng.random() < 0.33
+        chosen = [rng.choice(setters), rng.choice(readers)] if pair else [rng.choice(insns)]
+        words = tuple(_random_word(rng, insn) for insn in chosen)
+        if not all(_implemented(i, w) for i, w in zip(chosen, words, strict=True)):
             continue
         regs = [rng.choice(INTERESTING) if rng.random() < 0.4 else rng.getrandbits(64)
                 for _ in range(8)]
-        cases.append((word, regs, rng.randrange(16) << 28))
+        cases.append((words, regs, rng.randrange(16) << 28))
     return cases
 
 
@@ -74,7 +92,7 @@ CASE_ASM = """\
     ldp x2, x3, [x19, #16]
     ldp x4, x5, [x19, #32]
     ldp x6, x7, [x19, #48]
-    .inst {word:#010x}
+{insts}
     stp x0, x1, [x20]
     stp x2, x3, [x20, #16]
     stp x4, x5, [x20, #32]
@@ -105,7 +123,8 @@ int main(void) {
 def build(cases, d: Path) -> Path:
     asm = [".text", ".global run_cases", "run_cases:",
            "    stp x19, x20, [sp, #-16]!", "    mov x19, x0", "    mov x20, x1"]
-    asm += [CASE_ASM.format(word=w) for w, _, _ in cases]
+    asm += [CASE_ASM.format(insts="\n".join(f"    .inst {w:#010x}" for w in words))
+            for words, _, _ in cases]
     asm += ["    ldp x19, x20, [sp], #16", "    ret", ".data", ".global cases_in",
             ".balign 8", "cases_in:"]
     for _, regs, nzcv in cases:
@@ -131,13 +150,14 @@ def run_both(exe: Path, cwd: str) -> tuple[subprocess.CompletedProcess, ...]:
 def first_difference(cases, q_out: bytes, p_out: bytes) -> str | None:
     """A description of the first differing case, or None if all agree."""
     ql, pl = q_out.decode().splitlines(), p_out.decode().splitlines()
-    for i, (word, regs, nzcv) in enumerate(cases):
+    for i, (words, regs, nzcv) in enumerate(cases):
         a = ql[i] if i < len(ql) else "(missing)"
         b = pl[i] if i < len(pl) else "(missing)"
         if a != b:
             names = [f"x{r}" for r in range(8)] + ["nzcv"]
             inputs = " ".join(f"{n}={v:#x}" for n, v in zip(names, [*regs, nzcv], strict=True))
-            return (f"case {i}: {_disassemble(word)}\n  inputs  {inputs}\n"
+            code = "; ".join(_disassemble(w) for w in words)
+            return (f"case {i}: {code}\n  inputs  {inputs}\n"
                     f"  qemu    {a}\n  pemu    {b}")
     if len(ql) != len(pl):
         return f"qemu printed {len(ql)} lines, pemu {len(pl)}"

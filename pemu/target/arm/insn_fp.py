@@ -6,7 +6,7 @@ the rest of the vector register."""
 from __future__ import annotations
 
 from pemu.target.arm import fpu
-from pemu.target.arm.translate import CF, FPCR, FPSR, NF, V_HI, V_LO, VF, ZF
+from pemu.target.arm.translate import FPCR, FPSR, V_HI, V_LO
 from pemu.tcg.ir import Helper
 
 TABLE = """
@@ -57,10 +57,7 @@ def scalar(c, n: int, dbl: bool):
 
 def set_nzcv(c, v) -> None:
     """PSTATE.NZCV from a value holding the flags in bits 31:28."""
-    c.ir.shl(NF, v, 32)
-    c.ir.xor(ZF, c.op("and", c.op("shr", v, 30), 1), 1)
-    c.ir.and_(CF, c.op("shr", v, 29), 1)
-    c.ir.shl(VF, v, 35)
+    c.set_nzcv(v)
 
 
 def _ftype(a) -> bool | None:

@@ -162,11 +162,7 @@ def trans_mrs(c, a):
 def trans_msr(c, a):
     v = c.x(a.rt)
     if a.sysreg == NZCV:
-        c.ir.shl(NF, v, 32)
-        c.ir.xor(ZF, c.op("and", c.op("shr", v, 30), 1), 1)
-        c.ir.and_(CF, c.op("shr", v, 29), 1)
-        c.ir.shl(VF, v, 35)
-        return
+        return c.set_nzcv(v)
     g = GLOBAL_SYSREGS.get(a.sysreg)
     if g is None:
         return c.undef()

@@ -69,6 +69,11 @@ class TransCtx:
         self.npc: Value | None = None  # where the block goes when it ends here
         self.taken: int | None = None  # target of a conditional branch just translated
         self.direct: int | None = None  # target of a direct branch (b, bl)
+        #: what the flags were last computed from in this block, so a condition can
+        #: compare the operands directly: ("sub", sf, a, b) after CMP/SUBS, ("logic",
+        #: n) after TST/ANDS (n: the result sign-extended), None if unknown
+        self.flag_src: tuple | None = None
+        self._last: tuple | None = None  # (flags tuple, its source) just computed
 
     # --- registers ---------------------------------------------------------------------------
     @staticmethod
@@ -122,7 +127,13 @@ class TransCtx:
         ADD (0) or SUB (1) has; otherwise a 0/1 value (ADC, SBC)."""
         if not sf:
             a, b = self.op("ext32u", a), self.op("ext32u", b)
+        src = None
         if carry is None and sub:  # a - b: carry is "no borrow"
+            if isinstance(a, Global):  # a later write to the register must not change it
+                a = self.op("mov", a)
+            if isinstance(b, Global):
+                b = self.op("mov", b)
+            src = ("sub", sf, a, b)
             r, c = self.op("sub", a, b), self.op("setcond_geu", a, b)
             v = self.op("and", self.op("xor", a, r), self.op("xor", a, b))
         elif carry is None:
@@ -139,25 +150,46 @@ class TransCtx:
                 c = self.op("shr", r, 32)
             v = self.op("andc", self.op("xor", a, r), self.op("xor", a, bb))
         if sf:
-            return r, (r, r, c, v)
+            flags: tuple = (r, r, c, v)
+            self._last = (flags, src)
+            return r, flags
         r32 = self.op("ext32u", r)
-        return r32, (self.op("ext32s", r), r32, c, self.op("ext32s", v))
+        flags = (self.op("ext32s", r), r32, c, self.op("ext32s", v))
+        self._last = (flags, src)
+        return r32, flags
 
     def logic_flags(self, sf: int, r: Value) -> tuple:
         """N and Z from a logical result; C and V cleared."""
-        if sf:
-            return (r, r, Const(0), Const(0))
-        return (self.op("ext32s", r), self.op("ext32u", r), Const(0), Const(0))
+        if isinstance(r, Global):
+            r = self.op("mov", r)
+        flags = (r, r, Const(0), Const(0)) if sf else \
+            (self.op("ext32s", r), self.op("ext32u", r), Const(0), Const(0))
+        self._last = (flags, ("logic", flags[0]))
+        return flags
 
     def set_flags(self, flags: tuple) -> None:
         for g, v in zip((NF, ZF, CF, VF), flags, strict=True):
             self.ir.mov(g, v)
+        last = self._last
+        self.flag_src = last[1] if last is not None and last[0] is flags else None
+
+    def set_nzcv(self, v: Value | int) -> None:
+        """PSTATE.NZCV from a value holding the flags in bits 31:28 (MSR, FCMP)."""
+        self.ir.shl(NF, v, 32)
+        self.ir.xor(ZF, self.op("and", self.op("shr", v, 30), 1), 1)
+        self.ir.and_(CF, self.op("shr", v, 29), 1)
+        self.ir.shl(VF, v, 35)
+        self.flag_src = None
 
     def cond(self, cc: int) -> tuple[str, Value, Value | int]:
         """ConditionHolds(cc) as an IR comparison (cond, a, b)."""
         base, inv = cc >> 1, cc & 1
         if base == 7:
             return ("eq", Const(0), 0)  # AL and NV: always
+        fused = self._fused_cond(base)
+        if fused is not None:
+            c, a, b = fused
+            return (CONDS[c] if inv else c), a, b
         if base == 0:
             c, a = "eq", ZF
         elif base == 1:
@@ -175,6 +207,30 @@ class TransCtx:
             a = self.op("and", self.op("setcond_ne", ZF, 0),
                         self.op("setcond_ge", self.op("xor", NF, VF), 0))
         return (CONDS[c] if inv else c), a, 0
+
+    #: condition base (cc >> 1) -> the comparison of a and b after a subtraction a - b
+    SUB_CONDS = {0: "eq", 1: "geu", 4: "gtu", 5: "ge", 6: "gt"}
+    #: condition base -> the comparison of the sign-extended result with 0 after a
+    #: logical operation (C and V are 0: CS, HI and VS never hold)
+    LOGIC_CONDS = {0: "eq", 2: "lt", 5: "ge", 6: "gt"}
+
+    def _fused_cond(self, base: int) -> tuple[str, Value, Value | int] | None:
+        """The condition as one comparison of what set the flags, when known."""
+        src = self.flag_src
+        if src is None:
+            return None
+        if src[0] == "sub":
+            _, sf, a, b = src
+            c = self.SUB_CONDS.get(base)
+            if c is None:
+                return None
+            if c in ("ge", "gt") and not sf:  # signed 32-bit: compare sign-extended
+                a, b = self.op("ext32s", a), self.op("ext32s", b)
+            return c, a, b
+        if base in (1, 3, 4):  # CS, VS, HI: never after a logical operation
+            return "ne", Const(0), 0
+        c = self.LOGIC_CONDS.get(base)
+        return None if c is None else (c, src[1], 0)
 
     def cond_value(self, cc: int) -> Value:
         """1 if the condition holds, else 0."""
