@@ -30,6 +30,7 @@ CASES = {
     "ldst": ([], ("static",)),
     "fp": ([], ("static",)),
     "fenv": ([], ("static",)),
+    "libm": ([], ("static",)),
     "control": (["7", "two words"], ("static", "dynamic")),
     "hello": (["5", "two words"], ("static", "dynamic")),
     "files": (["{dir}"], ("static",)),
@@ -49,7 +50,7 @@ CASES = {
 
 
 #: programs built with -O3, so gcc's vectoriser adds its Advanced SIMD code
-VECTORISED = {"simd", "strings", "vecfp"}
+VECTORISED = {"simd", "strings", "vecfp", "libm"}
 
 
 def _source(prog: str) -> Path:

@@ -15,6 +15,9 @@ TABLE = """
 three_same  0 q u 01110 zz 1 mmmmm PPPPP 1 nnnnn ddddd
 three_diff  0 q u 01110 zz 1 mmmmm PPPP 00 nnnnn ddddd
 two_misc    0 q u 01110 zz 10000 PPPPP 10 nnnnn ddddd
+three_s     01 u 11110 zz 1 mmmmm PPPPP 1 nnnnn ddddd
+two_misc_s  01 u 11110 zz 10000 PPPPP 10 nnnnn ddddd
+shift_s     01 u 111110 EEEE FFF PPPPP 1 nnnnn ddddd
 across      0 q u 01110 zz 11000 PPPPP 10 nnnnn ddddd
 shift_imm   0 q u 011110 EEEE FFF PPPPP 1 nnnnn ddddd
 mod_imm     0 q u 0111100000 AAA CCCC R 1 DDDDD ddddd
@@ -102,6 +105,46 @@ def trans_three_same(c, a):
         if name is None or (esize == 64 and not a.Q) or (name in MUL_OPS and esize == 64):
             return c.undef()
     vcall(c, "three", _three, a.rd, (a.rd, a.rn, a.rm), a.rn, a.rm, OP_INDEX[name], esize, a.Q)
+
+
+# --- scalar forms (Dd: one 64-bit lane; the FP ones go to insn_simd_fp) -------------------------
+SCALAR_THREE = {"add", "sub", "cmeq", "cmtst", "cmhs", "cmhi", "cmge", "cmgt", "sshl", "ushl"}
+
+
+def trans_three_s(c, a):
+    """ADD, SUB, CMEQ, CMTST, CMHS, CMHI, CMGE, CMGT, SSHL, USHL (scalar, D)."""
+    name = THREE_SAME.get((a.U, a.op))
+    if name not in SCALAR_THREE or a.size != 3:
+        return c.undef()
+    vcall(c, "three", _three, a.rd, (a.rd, a.rn, a.rm), a.rn, a.rm, OP_INDEX[name], 64, 0)
+
+
+def trans_two_misc_s(c, a):
+    """CMEQ/CMGE/CMGT/CMLE/CMLT #0, ABS, NEG (D), and the FP scalar conversions
+    and comparisons with zero (SCVTF, FCVTZS, FCMEQ #0...)."""
+    from pemu.target.arm.insn_simd_fp import trans_fp_misc
+    if trans_fp_misc(c, a, scalar=True):
+        return None
+    if a.size != 3:
+        return c.undef()
+    cz = COMPARE_ZERO.get((a.U, a.op))
+    if cz is not None:
+        return vcall(c, "cmpz", _cmp_zero, a.rd, (a.rn,), a.rn, OP_INDEX[cz[0]],
+                     int(cz[1]), 64, 0)
+    kind = MISC.get((a.U, a.op))
+    if kind not in (2, 3):
+        return c.undef()
+    vcall(c, "misc", _misc, a.rd, (a.rd, a.rn), a.rn, kind, 64, 0)
+
+
+def trans_shift_s(c, a):
+    """SSHR, USHR, SHL (scalar, D)."""
+    kind = SHIFTS.get((a.U, a.op))
+    if not a.immh & 8 or kind not in (0, 1, 2):
+        return c.undef()
+    immhb = (a.immh << 3) | a.immb
+    shift = immhb - 64 if kind == 2 else 128 - immhb
+    vcall(c, "shift", _shift, a.rd, (a.rd, a.rn), a.rn, kind, 64, shift, 0)
 
 
 # --- three different (widening) ---------------------------------------------------------------

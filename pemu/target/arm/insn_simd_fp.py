@@ -10,8 +10,11 @@ from pemu.target.arm.insn_simd import vcall
 
 TABLE = """
 fp_three    0 q u 01110 zz 1 mmmmm 11 PPP 1 nnnnn ddddd
+fp_three_s  01 u 11110 zz 1 mmmmm 11 PPP 1 nnnnn ddddd
 pair_scalar 01 u 11110 zz 11000 PPPPP 10 nnnnn ddddd
 """
+#: the q argument of a lane helper that means "scalar": one lane, the rest zero
+SCALAR = 2
 
 #: (U, a, opcode<2:0>) of FP three-same -> operation
 FP_THREE = {
@@ -57,7 +60,7 @@ def _fp_lane(c, name: str, x: int, y: int, acc: int, dbl: bool) -> int:
 def _fp_three(cpu, d, n, m, op, dbl, q):
     name = FP_THREE_OPS[op]
     esize = 64 if dbl else 32
-    count = (128 if q else 64) // esize
+    count = 1 if q == SCALAR else (128 if q else 64) // esize
     x, y = V.lanes(V.get(cpu, n), esize, count), V.lanes(V.get(cpu, m), esize, count)
     if name in PAIR_BASE:
         both = x + y
@@ -66,7 +69,7 @@ def _fp_three(cpu, d, n, m, op, dbl, q):
     else:
         acc = V.lanes(V.get(cpu, d), esize, count)
         out = [_fp_lane(cpu, name, x[i], y[i], acc[i], dbl) for i in range(count)]
-    V.put(cpu, d, V.pack(out, esize), q)
+    V.put(cpu, d, V.pack(out, esize), 0 if q == SCALAR else q)
 
 
 def trans_fp_three(c, a):
@@ -95,6 +98,15 @@ FP_MISC = {
 FP_MISC_OPS = sorted(set(FP_MISC.values()))
 #: FCVT?/FRINT? letter -> rounding index (fpu.MODES, or FPCR's mode)
 ROUNDING = {"n": 0, "p": 1, "m": 2, "z": 3, "a": 4, "x": fpu.FPCR_MODE, "i": fpu.FPCR_MODE}
+
+
+def trans_fp_three_s(c, a):
+    """The scalar forms: FABD, FCMEQ, FCMGE, FCMGT, FACGE, FACGT (Sd or Dd)."""
+    name = FP_THREE.get((a.U, a.size >> 1, a.op))
+    if name not in ("abd", "cmeq", "cmge", "cmgt", "acge", "acgt"):
+        return c.undef()
+    vcall(c, "fp_three", _fp_three, a.rd, (a.rd, a.rn, a.rm), a.rn, a.rm,
+          FP_THREE_OPS.index(name), a.size & 1, SCALAR, fp=True)
 
 
 def _misc_lane(c, name: str, x: int, dbl: bool) -> int:
@@ -128,18 +140,24 @@ def _fp_misc(cpu, d, n, op, dbl, q):
         V.put(cpu, d, V.pack([fpu.convert(cpu, e, 0) for e in V.lanes(src, 32, 2)], 64))
         return
     esize = 64 if dbl else 32
-    count = (128 if q else 64) // esize
+    count = 1 if q == SCALAR else (128 if q else 64) // esize
     V.put(cpu, d, V.pack([_misc_lane(cpu, name, e, bool(dbl))
-                          for e in V.lanes(x, esize, count)], esize), q)
+                          for e in V.lanes(x, esize, count)], esize), 0 if q == SCALAR else q)
 
 
-def trans_fp_misc(c, a) -> bool:
+def trans_fp_misc(c, a, scalar: bool = False) -> bool:
     """The FP half of the two-register misc group (its line is insn_simd's
     two_misc, which hands FP encodings here); False if `a` is not one."""
     name = FP_MISC.get((a.U, a.size >> 1, a.op))
     dbl = a.size & 1
     if name is None:
         return False
+    if scalar:
+        if name in ("fcvtn", "fcvtl", "abs", "neg", "sqrt") or name.startswith("frint"):
+            return False  # no scalar form in this group
+        vcall(c, "fp_misc", _fp_misc, a.rd, (a.rd, a.rn), a.rn, FP_MISC_OPS.index(name), dbl,
+              SCALAR, fp=True)
+        return True
     if (not dbl if name in ("fcvtn", "fcvtl") else dbl and not a.Q):
         c.undef()  # half-precision conversions, or a 1D vector: not implemented / reserved
         return True

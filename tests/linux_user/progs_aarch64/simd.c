@@ -89,5 +89,37 @@ int main(void) {
     T("umull2 same", "umull2 v1.4s, v1.8h, v0.8h\n mov v2.16b, v1.16b");
     T("uzp2 h same", "uzp2 v0.8h, v0.8h, v1.8h\n mov v2.16b, v0.16b");
     T("mls same", "mls v0.8h, v1.8h, v2.8h\n mov v2.16b, v0.16b");
+    T("shl d", "shl d2, d0, #3");
+    T("ushr d", "ushr d2, d1, #60");
+    T("sshr d", "sshr d2, d1, #5");
+    T("add d", "add d2, d0, d1");
+    T("cmhi d", "cmhi d2, d0, d1");
+    T("cmeq d0", "cmeq d2, d0, #0");
+    T("neg d", "neg d2, d0");
+    T("scvtf d", "scvtf d2, d0");
+    T("ucvtf s", "ucvtf s2, s1");
+    T("fcvtzs s", "fcvtzs s2, s0");
+    T("fcvtzu d", "fcvtzu d2, d1");
+    T("fcmgt s", "fcmgt s2, s0, s1");
+    T("fabd d", "fabd d2, d0, d1");
+    T("faddp s", "faddp s2, v1.2s");
+    T("addp d", "addp d2, v0.2d");
+    T("fadd 4s", "fadd v2.4s, v0.4s, v1.4s");
+    T("fmul 2d", "fmul v2.2d, v0.2d, v1.2d");
+    T("fmla 4s", "fmla v2.4s, v0.4s, v1.4s");
+    T("fcvtl", "fcvtl v2.2d, v0.2s");
+    T("fcvtn2", "fcvtn2 v2.4s, v1.2d");
+    T("frintm 4s", "frintm v2.4s, v1.4s");
+    T("fmov 4s imm", "fmov v2.4s, #-1.25");
+    {
+        static u64 buf[4];
+        u64 lo, hi;
+        __asm__ volatile("ldr q0, [%2]\n ldr q1, [%3]\n st2 {v0.8h, v1.8h}, [%4]\n"
+                         "ld2 {v1.4s, v2.4s}, [%4]\n mov %0, v2.d[0]\n mov %1, v2.d[1]"
+                         : "=r"(lo), "=r"(hi) : "r"(A), "r"(B), "r"(buf)
+                         : "v0", "v1", "v2", "memory");
+        printf("%-28s %016llx %016llx\n", "st2/ld2", (unsigned long long)hi,
+               (unsigned long long)lo);
+    }
     return 0;
 }
