@@ -93,7 +93,7 @@ class Aarch64Abi(Abi):
                              addr=t.value & M64)
         if ec == T.BRK:
             return S.SigInfo(S.SIGTRAP, TRAP_BRKPT, addr=cpu.pc)
-        if ec in (T.PC_ALIGN, T.SP_ALIGN):
+        if ec in (T.PC_ALIGN, T.SP_ALIGN, T.ALIGNMENT):
             return S.SigInfo(S.SIGBUS, BUS_ADRALN, addr=t.value & M64)
         return S.SigInfo(S.SIGILL, ILL_ILLOPC, addr=cpu.pc)
 

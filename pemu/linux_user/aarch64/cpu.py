@@ -15,7 +15,7 @@ from typing import Any
 
 from pemu.linux_user.memory import PROT_EXEC, PROT_READ, PROT_WRITE, Fault, GuestMemory
 from pemu.target.arm.state import TPIDRRO_EL0, ArmState
-from pemu.target.arm.trap import DATA_ABORT, INSN_ABORT, ArmTrap
+from pemu.target.arm.trap import ALIGNMENT, DATA_ABORT, INSN_ABORT, ArmTrap
 
 M64 = (1 << 64) - 1
 #: CNTFRQ_EL0: the generic timer's frequency QEMU gives its Arm CPUs (62.5 MHz)
@@ -116,12 +116,20 @@ class ArmUserCpu(ArmState):
     def exclusive_pair_high(self) -> int:
         return (self.resv[2] >> 64) & M64 if self.resv else 0
 
+    @staticmethod
+    def _aligned(va: int, size: int) -> None:
+        """Exclusives and atomics fault on an unaligned address (SIGBUS)."""
+        if va & (size - 1):
+            raise ArmTrap(ALIGNMENT, va)
+
     def _read(self, va: int, size: int) -> int:
+        self._aligned(va, size)
         self._check(va, size, PROT_READ, DATA_ABORT)
         return int.from_bytes(self.mem.buf[va:va + size], "little")
 
     def store_exclusive(self, va: int, value: int, size: int) -> int:
         """0 if the store happened, 1 if not (the STXR status)."""
+        self._aligned(va, size)
         self._check(va, size, PROT_WRITE, DATA_ABORT)
         with self.mem.lock:
             resv, self.resv = self.resv, None
@@ -132,6 +140,7 @@ class ArmUserCpu(ArmState):
 
     def store_exclusive_pair(self, va: int, lo: int, hi: int) -> int:
         """STXP of two 64-bit registers: 0 if stored, 1 if not."""
+        self._aligned(va, 16)
         self._check(va, 16, PROT_WRITE, DATA_ABORT)
         with self.mem.lock:
             resv, self.resv = self.resv, None
@@ -145,6 +154,7 @@ class ArmUserCpu(ArmState):
         self.resv = None
 
     def compare_and_swap(self, va: int, expected: int, new: int, size: int) -> int:
+        self._aligned(va, size)
         self._check(va, size, PROT_WRITE, DATA_ABORT)
         mask = (1 << (8 * size)) - 1
         with self.mem.lock:

@@ -14,10 +14,13 @@ PC_ALIGN = 0x22
 DATA_ABORT = 0x24  # data abort from a lower EL
 SP_ALIGN = 0x26
 BRK = 0x3C  # BRK instruction
+#: a data abort whose fault status is "alignment fault" (exclusives and atomics
+#: must be naturally aligned); pemu-internal, as it shares DATA_ABORT's class
+ALIGNMENT = 0x124
 
 NAMES = {UNDEF: "undefined instruction", SVC: "svc", INSN_ABORT: "instruction abort",
          PC_ALIGN: "pc alignment fault", DATA_ABORT: "data abort",
-         SP_ALIGN: "sp alignment fault", BRK: "brk"}
+         SP_ALIGN: "sp alignment fault", BRK: "brk", ALIGNMENT: "alignment fault"}
 
 
 class ArmTrap(GuestTrap):
