@@ -45,6 +45,7 @@ CASES = {
     "simd": ([], ("static",)),
     "vecfp": ([], ("static",)),
     "crash": ([], ("static",)),
+    "unaligned": ([], ("static",)),
     "badargs": ([], ("static",)),
 }
 
