@@ -41,6 +41,7 @@ CASES = {
     "sockets": (["{dir}"], ("static",)),
     "sysmisc": ([], ("static",)),
     "sigaction": ([], ("static",)),
+    "ucontext": ([], ("static",)),
     "strings": ([], ("static",)),
     "simd": ([], ("static",)),
     "vecfp": ([], ("static",)),
