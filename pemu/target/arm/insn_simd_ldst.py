@@ -18,6 +18,8 @@ fp_lit    pp 011 1 00 iiiiiiiiiiiiiiiiiii ttttt
 fp_pair   pp 101 1 0 kk L iiiiiii TTTTT nnnnn ttttt
 ld1st1    0 q 0011000 L 000000 PPPP zz nnnnn ttttt
 ld1st1_post 0 q 0011001 L 0 mmmmm PPPP zz nnnnn ttttt
+ld1_lane    0 q 0011010 L 0 00000 PPP S zz nnnnn ttttt
+ld1_lane_post 0 q 0011011 L 0 mmmmm PPP S zz nnnnn ttttt
 """
 
 POST, PRE = 1, 3
@@ -182,3 +184,60 @@ def trans_ld1st1(c, a):
 
 def trans_ld1st1_post(c, a):
     _ld1st1(c, a, True)
+
+
+# --- single structures: LD1/ST1 (one lane), LD1R (replicate) ---------------------------------
+REPLICATE = 255  # the lane index that means LD1R
+
+
+def _lane_access(cpu, t: int, addr: int, esize: int, index: int, load: int, q: int) -> None:
+    step = esize // 8
+    if index == REPLICATE:  # LD1R: one element to every lane
+        V.put(cpu, t, V.replicate(cpu.load_slow(addr, step, 0), esize), q)
+        return
+    shift = index * esize
+    mask = ((1 << esize) - 1) << shift
+    if load:
+        v = cpu.load_slow(addr, step, 0)
+        V.put(cpu, t, (V.get(cpu, t) & ~mask) | (v << shift))
+    else:
+        cpu.store_slow(addr, step, (V.get(cpu, t) & mask) >> shift)
+
+
+def _ld1_lane(c, a, post: bool) -> None:
+    """LD1/ST1 (single structure) and LD1R; LD2..LD4 of lanes are not implemented."""
+    kind = a.op >> 1
+    if a.op & 1:
+        return c.undef()
+    if kind == 3:  # LD1R
+        if not a.L or a.S:
+            return c.undef()
+        esize, index = 8 << a.size, REPLICATE
+    elif kind == 0:
+        esize, index = 8, (a.Q << 3) | (a.S << 2) | a.size
+    elif kind == 1:
+        if a.size & 1:
+            return c.undef()
+        esize, index = 16, (a.Q << 2) | (a.S << 1) | (a.size >> 1)
+    elif a.size == 0:
+        esize, index = 32, (a.Q << 1) | a.S
+    elif a.size == 1 and not a.S:
+        esize, index = 64, a.Q
+    else:
+        return c.undef()
+    base = c.op("mov", c.xsp(a.rn))
+    halves = (V_LO[a.rt], V_HI[a.rt])
+    h = Helper("V_lane", _lane_access, reads=halves,
+               writes=halves if a.L else ())
+    c.call(h, None, a.rt, base, esize, index, a.L, a.Q)
+    if post:
+        step = esize // 8 if a.rm == 31 else c.x(a.rm)
+        c.set_reg(a.rn, 1, c.op("add", base, step), sp=True)
+
+
+def trans_ld1_lane(c, a):
+    _ld1_lane(c, a, False)
+
+
+def trans_ld1_lane_post(c, a):
+    _ld1_lane(c, a, True)

@@ -89,6 +89,18 @@ int main(void) {
     T("umull2 same", "umull2 v1.4s, v1.8h, v0.8h\n mov v2.16b, v1.16b");
     T("uzp2 h same", "uzp2 v0.8h, v0.8h, v1.8h\n mov v2.16b, v0.16b");
     T("mls same", "mls v0.8h, v1.8h, v2.8h\n mov v2.16b, v0.16b");
+    T("ld1 lane s", "ld1 {v2.s}[2], [%3]");
+    T("ld1 lane b", "ld1 {v2.b}[13], [%2]");
+    T("ld1 lane d", "ld1 {v2.d}[1], [%3]");
+    T("ld1r h", "ld1r {v2.8h}, [%3]");
+    T("ld1r s 2s", "ld1r {v2.2s}, [%2]");
+    {
+        static u64 lbuf[2];
+        u64 *lp = lbuf;
+        __asm__ volatile("ldr q0, [%1]\n st1 {v0.h}[5], [%0], #2\n st1 {v0.s}[3], [%0]"
+                         : "+r"(lp) : "r"(A) : "v0", "memory");
+        printf("st1 lane %016llx\n", (unsigned long long)lbuf[0]);
+    }
     T("shl d", "shl d2, d0, #3");
     T("ushr d", "ushr d2, d1, #60");
     T("sshr d", "sshr d2, d1, #5");
