@@ -47,12 +47,15 @@ CASES = {
     "vecfp": ([], ("static",)),
     "crash": ([], ("static",)),
     "unaligned": ([], ("static",)),
+    "lse": ([], ("static",)),
     "badargs": ([], ("static",)),
 }
 
 
 #: programs built with -O3, so gcc's vectoriser adds its Advanced SIMD code
 VECTORISED = {"simd", "strings", "vecfp", "libm"}
+#: programs using instructions beyond ARMv8.0
+MARCH = {"lse": "-march=armv8.1-a"}
 
 
 def _source(prog: str) -> Path:
@@ -74,6 +77,8 @@ def built(tmp_path_factory):
             exe = out / f"{prog}.{mode}"
             opt = "-O3" if prog in VECTORISED else "-O1"
             cmd = [CC, opt, "-o", str(exe), str(_source(prog)), "-lpthread", "-lm"]
+            if prog in MARCH:
+                cmd.insert(1, MARCH[prog])
             if mode == "static":
                 cmd.insert(1, "-static")
             subprocess.run(cmd, check=True, capture_output=True)

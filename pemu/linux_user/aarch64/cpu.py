@@ -27,6 +27,24 @@ DCZID_EL0 = 4
 ZVA_BYTES = 64
 
 
+def _signed(v: int, bits: int) -> int:
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+#: new memory value of each LSE atomic from (old, operand, bits)
+ATOMIC_RESULT = (
+    lambda o, x, b: o + x,  # LDADD
+    lambda o, x, b: o & ~x,  # LDCLR
+    lambda o, x, b: o ^ x,  # LDEOR
+    lambda o, x, b: o | x,  # LDSET
+    lambda o, x, b: o if _signed(o, b) >= _signed(x, b) else x,  # LDSMAX
+    lambda o, x, b: o if _signed(o, b) <= _signed(x, b) else x,  # LDSMIN
+    lambda o, x, b: max(o, x),  # LDUMAX
+    lambda o, x, b: min(o, x),  # LDUMIN
+    lambda o, x, b: x,  # SWP
+)
+
+
 class ArmUserCpu(ArmState):
     """One guest thread's PE."""
 
@@ -162,6 +180,19 @@ class ArmUserCpu(ArmState):
             if old == expected & mask:
                 self.store_slow(va, size, new)
             return old
+
+    def atomic_op(self, op: int, va: int, operand: int, size: int) -> int:
+        """An LSE atomic read-modify-write (insn_ldst.ATOMIC_OPS): the old value."""
+        self._aligned(va, size)
+        self._check(va, size, PROT_WRITE, DATA_ABORT)
+        bits = 8 * size
+        mask = (1 << bits) - 1
+        with self.mem.lock:
+            old = self._read(va, size)
+            x = operand & mask
+            new = ATOMIC_RESULT[op](old, x, bits) & mask
+            self.store_slow(va, size, new)
+        return old
 
     # --- system registers -----------------------------------------------------------------------
     def read_sysreg(self, key: int) -> int:

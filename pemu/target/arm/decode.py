@@ -25,7 +25,7 @@ LEGEND = {
     "N": "N", "w": "hw", "c": "cond", "o": "option", "S": "S", "z": "size",
     "p": "opc", "k": "idx", "q": "Q", "u": "U", "b": "b5", "B": "b40", "y": "sysreg",
     "L": "L", "R": "o0", "f": "nzcv", "v": "op2", "j": "imm2", "g": "crm", "A": "abc",
-    "D": "defgh", "C": "cmode", "E": "immh", "F": "immb", "P": "op",
+    "D": "defgh", "C": "cmode", "E": "immh", "F": "immb", "P": "op", "O": "o3",
 }
 
 

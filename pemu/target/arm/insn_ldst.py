@@ -20,11 +20,16 @@ ldxp        1 z 001000 0 1 1 11111 R TTTTT nnnnn ttttt
 stlr        zz 001000 1 0 0 11111 R 11111 nnnnn ttttt
 ldar        zz 001000 1 1 0 11111 R 11111 nnnnn ttttt
 cas         zz 001000 1 L 1 eeeee R 11111 nnnnn ttttt
+atomic      zz 111 0 00 L R 1 eeeee O PPP 00 nnnnn ttttt
 """
 
 H_LDXR = method("load_exclusive")
 H_STXR = method("store_exclusive")
 H_CAS = method("compare_and_swap")
+H_ATOMIC = method("atomic_op")
+#: LSE atomic memory operations (o3:opc) pemu implements, in CPU.atomic_op's numbering
+ATOMIC_OPS = {0b0000: 0, 0b0001: 1, 0b0010: 2, 0b0011: 3, 0b0100: 4, 0b0101: 5,
+              0b0110: 6, 0b0111: 7, 0b1000: 8}
 H_LDXP_HIGH = method("exclusive_pair_high", raises=False)
 H_STXP = method("store_exclusive_pair")
 POST, UNPRIV, PRE = 1, 2, 3  # the idx field of the imm9 forms (0: unscaled)
@@ -175,3 +180,14 @@ def trans_cas(c, a):
     t = c.temp()
     c.call(H_CAS, t, c.xsp(a.rn), c.x(a.rs), c.x(a.rt), 1 << a.size)
     c.set_reg(a.rs, 1, t)
+
+
+def trans_atomic(c, a):
+    """LDADD, LDCLR, LDEOR, LDSET, LDSMAX, LDSMIN, LDUMAX, LDUMIN, SWP (and their
+    acquire/release forms and ST* aliases): Rt gets the old value."""
+    op = ATOMIC_OPS.get((a.o3 << 3) | a.op)
+    if op is None:
+        return c.undef()  # LDAPR (o3:opc 1100) and reserved encodings
+    t = c.temp()
+    c.call(H_ATOMIC, t, op, c.xsp(a.rn), c.x(a.rs), 1 << a.size)
+    c.set_reg(a.rt, 1, t)
