@@ -170,3 +170,15 @@ def test_log_items_it_cannot_honour_are_refused(built, tmp_path):
     p = run_pemu(["-d", "in_asm", exe], str(tmp_path))
     assert p.returncode == 1
     assert p.stderr.decode() == "pemu-aarch64: -d in_asm: not supported by pemu-aarch64 yet\n"
+
+
+@needs_qemu
+@pytest.mark.parametrize("prog", ["control", "ldst", "simd"])
+def test_one_instruction_blocks(built, tmp_path, prog):
+    """With one instruction per block (PEMU_TIER=0: no superblocks, no flag
+    fusion across instructions) the output is still qemu-aarch64's."""
+    exe = built(prog)
+    env = dict(os.environ, PEMU_TIER="0")
+    q = run_qemu([exe], str(tmp_path))
+    p = run_pemu([exe], str(tmp_path), env)
+    assert (p.returncode, p.stdout, p.stderr) == (q.returncode, q.stdout, q.stderr)

@@ -76,8 +76,8 @@ class ArmUserCpu(ArmState):
             self._check(pc, 4, PROT_EXEC, INSN_ABORT)
         return pc
 
-    def translate_tb(self, pc: int, key: int):
-        return self.translator.translate(self, pc)
+    def translate_tb(self, pc: int, key: int, single: bool = False):
+        return self.translator.translate(self, pc, single)
 
     def fetch32(self, pc: int) -> int:
         self._check(pc, 4, PROT_EXEC, INSN_ABORT)

@@ -77,10 +77,11 @@ class Translator:
             got = self._decoded[word] = (insn, insn.extract(word) if insn else None)
         return got
 
-    def translate(self, cpu: Any, pc: int):
-        """Returns ((fn, count, pcs), pages) for the block at pc. `cpu.fetch32(pc)`
-        reads an instruction word (raising the instruction abort)."""
-        limit = MAX_BLOCK if self.tier == 1 else 1
+    def translate(self, cpu: Any, pc: int, single: bool = False):
+        """Returns ((fn, count, pcs), pages) for the block at pc (one instruction
+        if `single` or in tier 0). `cpu.fetch32(pc)` reads an instruction word
+        (raising the instruction abort)."""
+        limit = MAX_BLOCK if self.tier == 1 and not single else 1
         ctx = TransCtx(pc)
         ir = ctx.ir
         start = pc
@@ -119,7 +120,7 @@ class Translator:
                 ir.exit(Const(pc))  # a block never leaves its first page
                 break
         block = optimize.optimize(ir.block)
-        src, helpers = python_backend.generate(TARGET, block, loops=self.tier == 1)
+        src, helpers = python_backend.generate(TARGET, block, loops=limit > 1)
         self.globals.update(helpers)
         ns: dict = {}
         exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
