@@ -48,6 +48,7 @@ CASES = {
     "crash": ([], ("static",)),
     "unaligned": ([], ("static",)),
     "lse": ([], ("static",)),
+    "crc": ([], ("static",)),
     "badargs": ([], ("static",)),
 }
 
@@ -55,7 +56,7 @@ CASES = {
 #: programs built with -O3, so gcc's vectoriser adds its Advanced SIMD code
 VECTORISED = {"simd", "strings", "vecfp", "libm"}
 #: programs using instructions beyond ARMv8.0
-MARCH = {"lse": "-march=armv8.1-a"}
+MARCH = {"lse": "-march=armv8.1-a", "crc": "-march=armv8-a+crc"}
 
 
 def _source(prog: str) -> Path:
@@ -128,16 +129,16 @@ def test_environment_and_exit_status(built, tmp_path):
 def test_unimplemented_instruction_is_sigill_named_once(built, tmp_path):
     """An encoding pemu lacks raises SIGILL in the guest (its handler runs) and
     is named once on stderr; UDF is SIGILL with no message. (qemu-aarch64 runs
-    CRC32B, so the expected output is fixed here.)"""
+    AESE, so the expected output is fixed here.)"""
     exe = built("sigill")
     p = run_pemu([exe], str(tmp_path))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.decode() == ("caught signal 4 code 1\nafter crc32b 0\n"
-                                 "caught signal 4 code 1\nafter crc32b 1\n"
+    assert p.stdout.decode() == ("caught signal 4 code 1\nafter aese 0\n"
+                                 "caught signal 4 code 1\nafter aese 1\n"
                                  "caught signal 4 code 1\nafter udf\n")
     lines = p.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "pemu-aarch64: unimplemented instruction 0x1ac14000 at pc 0x"), lines
+        "pemu-aarch64: unimplemented instruction 0x4e284800 at pc 0x"), lines
     p = run_pemu([exe, "uncaught"], str(tmp_path))
     assert p.returncode == -signal.SIGILL
     assert b"Traceback" not in p.stderr

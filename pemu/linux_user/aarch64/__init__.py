@@ -1,7 +1,8 @@
 """aarch64 Linux ABI (arch/arm64): x8 holds the system call number, x0..x5
 its arguments and x0 its result; TPIDR_EL0 is the TLS register; `svc #0`
-enters the kernel. The CPU advertises FP and ASIMD only (AT_HWCAP), so the
-C library picks its plain A64 + Advanced SIMD routines."""
+enters the kernel. AT_HWCAP advertises what pemu implements completely: FP,
+ASIMD and CRC32 (not ATOMICS: CASP is missing), so the C library picks its
+plain A64 + Advanced SIMD routines."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,7 @@ from pemu.target.arm import state
 from pemu.target.arm import trap as T
 
 M64 = (1 << 64) - 1
-HWCAP_FP, HWCAP_ASIMD = 1 << 0, 1 << 1
+HWCAP_FP, HWCAP_ASIMD, HWCAP_CRC32 = 1 << 0, 1 << 1, 1 << 7
 FP, LR, X8 = 29, 30, 8
 #: open(2) flags arm64 numbers differently from asm-generic (uapi asm/fcntl.h):
 #: (arm64, generic) for O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE
@@ -30,7 +31,7 @@ class Aarch64Abi(Abi):
     machine = "aarch64"
     elf_machine = 183
     elf_machine_name = "EM_AARCH64"
-    hwcap = HWCAP_FP | HWCAP_ASIMD
+    hwcap = HWCAP_FP | HWCAP_ASIMD | HWCAP_CRC32
     sigreturn_code = frame.SIGRETURN_CODE
     numbers = NUMBERS
     reports_core_signals = True

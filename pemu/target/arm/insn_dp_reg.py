@@ -48,6 +48,7 @@ lslv      s 0 0 11010110 mmmmm 001000 nnnnn ddddd
 lsrv      s 0 0 11010110 mmmmm 001001 nnnnn ddddd
 asrv      s 0 0 11010110 mmmmm 001010 nnnnn ddddd
 rorv      s 0 0 11010110 mmmmm 001011 nnnnn ddddd
+crc32     s 0 0 11010110 mmmmm 010 P zz nnnnn ddddd
 madd      s 00 11011 000 mmmmm 0 aaaaa nnnnn ddddd
 msub      s 00 11011 000 mmmmm 1 aaaaa nnnnn ddddd
 smaddl    1 00 11011 001 mmmmm 0 aaaaa nnnnn ddddd
@@ -293,6 +294,35 @@ def _shiftv(kind: int):
 
 trans_lslv, trans_lsrv, trans_asrv, trans_rorv = (_shiftv(LSL), _shiftv(LSR), _shiftv(ASR),
                                                   _shiftv(ROR))
+
+
+# --- CRC32 ------------------------------------------------------------------------------------
+#: bit-reflected polynomials of CRC32 (ISO-HDLC, P=0) and CRC32C (Castagnoli, P=1)
+CRC_POLY = (0xEDB88320, 0x82F63B78)
+
+
+def _crc32(acc: int, data: int, nbytes: int, castagnoli: int) -> int:
+    """CRC32* of the Arm ARM: the accumulator updated with `nbytes` bytes of
+    data, least significant first, with no inversion before or after."""
+    poly = CRC_POLY[castagnoli]
+    crc = acc & 0xFFFFFFFF
+    for i in range(nbytes):
+        crc ^= (data >> (8 * i)) & 0xFF
+        for _ in range(8):
+            crc = (crc >> 1) ^ (poly if crc & 1 else 0)
+    return crc
+
+
+H_CRC32 = pure("CRC32", _crc32)
+
+
+def trans_crc32(c, a):
+    """CRC32B/H/W/X and CRC32CB/H/W/X (X needs sf=1, the others sf=0)."""
+    if (a.size == 3) != bool(a.sf):
+        return c.undef()
+    t = c.temp()
+    c.call(H_CRC32, t, c.x(a.rn), c.x(a.rm), 1 << a.size, a.op)
+    c.set_reg(a.rd, 0, t)
 
 
 # --- three sources --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-/* An instruction pemu does not implement (CRC32B, from the CRC32 extension,
- * which pemu's HWCAPs do not advertise) and a permanently undefined one
+/* An instruction pemu does not implement (AESE, from the cryptographic
+ * extension, which pemu's HWCAPs do not advertise) and a permanently undefined one
  * (UDF) raise SIGILL; a handler catches both. Run with an argument, the
  * program does not catch it and dies of SIGILL. */
 #include <setjmp.h>
@@ -26,8 +26,8 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < 2; i++) {
         if (!sigsetjmp(back, 1))
-            __asm__ volatile(".inst 0x1ac14000");  /* crc32b w0, w0, w1 */
-        printf("after crc32b %d\n", i);
+            __asm__ volatile(".inst 0x4e284800");  /* aese v0.16b, v0.16b */
+        printf("after aese %d\n", i);
     }
     if (!sigsetjmp(back, 1))
         __asm__ volatile(".inst 0x00000000");  /* udf #0 */
