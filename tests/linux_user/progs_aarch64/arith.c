@@ -86,7 +86,9 @@ static void ccmp_csel(u64 a, u64 b) {
 }
 
 static void bitfields(u64 a) {
-    u64 r[12];
+    u64 r[12] = {0};
+    r[4] = 0x0123456789abcdefULL;  /* BFI and BFXIL keep the other bits */
+    r[5] = 0xfedcba9876543210ULL;
     __asm__ volatile(
         "ubfx %0, %12, #4, #8\n sbfx %1, %12, #60, #4\n ubfiz %2, %12, #12, #20\n"
         "sbfiz %3, %12, #3, #7\n bfi %4, %12, #8, #16\n bfxil %5, %12, #40, #12\n"

@@ -76,7 +76,7 @@ int main(void) {
     T("cmlt0", "cmlt v2.4s, v0.4s, #0");
     T("neg", "neg v2.2d, v0.2d");
     T("abs", "abs v2.16b, v0.16b");
-    T("fmov s", "fmov s2, w0\n fmov s3, %w4\n ins v2.s[3], v3.s[0]");
+    T("fmov s", "fmov s2, wzr\n ins v2.s[3], v0.s[1]");
     T("dup elt h", "dup v2.8h, v0.h[0]");
     T("dup elt b", "dup v2.16b, v1.b[5]");
     T("dup elt d", "dup v2.2d, v1.d[1]");
