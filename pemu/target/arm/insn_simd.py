@@ -63,6 +63,8 @@ def vcall(c, name: str, fn: Callable, d: int, srcs: tuple[int, ...], *args: int,
     proto = _HELPERS.get(name)
     if proto is None:
         proto = _HELPERS[name] = Helper("V_" + name, fn, raises=False)
+    if proto.fn is not fn:  # blocks find helpers by name: one name, one function
+        raise ValueError(f"vector helper name {name!r} used for two functions")
     reads = tuple(g for s in srcs for g in (V_LO[s], V_HI[s]))
     writes: tuple = (V_LO[d], V_HI[d])
     if fp:
