@@ -45,6 +45,7 @@ CASES = {
     "strings": ([], ("static",)),
     "simd": ([], ("static", "dynamic")),
     "vecfp": ([], ("static",)),
+    "matrix": ([], ("static",)),
     "crash": ([], ("static",)),
     "unaligned": ([], ("static",)),
     "lse": ([], ("static",)),
@@ -54,7 +55,7 @@ CASES = {
 
 
 #: programs built with -O3, so gcc's vectoriser adds its Advanced SIMD code
-VECTORISED = {"simd", "strings", "vecfp", "libm"}
+VECTORISED = {"simd", "strings", "vecfp", "libm", "matrix"}
 #: programs using instructions beyond ARMv8.0
 MARCH = {"lse": "-march=armv8.1-a", "crc": "-march=armv8-a+crc"}
 

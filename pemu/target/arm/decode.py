@@ -26,6 +26,7 @@ LEGEND = {
     "p": "opc", "k": "idx", "q": "Q", "u": "U", "b": "b5", "B": "b40", "y": "sysreg",
     "L": "L", "R": "o0", "f": "nzcv", "v": "op2", "j": "imm2", "g": "crm", "A": "abc",
     "D": "defgh", "C": "cmode", "E": "immh", "F": "immb", "P": "op", "O": "o3",
+    "M": "M", "H": "H",
 }
 
 

@@ -31,6 +31,7 @@ ins_elt     0 1 1 01110000 iiiii 0 jjjj 1 nnnnn ddddd
 ext         0 q 101110 000 mmmmm 0 jjjj 0 nnnnn ddddd
 permute     0 q 001110 zz 0 mmmmm 0 PPP 10 nnnnn ddddd
 tbl         0 q 001110 000 mmmmm 0 jj P 00 nnnnn ddddd
+by_elem     0 q u 01111 zz L M mmmm PPPP H 0 nnnnn ddddd
 """
 
 THREE_SAME = {
@@ -488,3 +489,73 @@ def trans_tbl(c, a):
     length = a.imm2 + 1
     srcs = tuple((a.rn + i) % 32 for i in range(length)) + (a.rm, a.rd)
     vcall(c, "tbl", _tbl, a.rd, srcs, a.rn, a.rm, length, a.op, a.Q)
+
+
+# --- vector x indexed element ------------------------------------------------------------------
+#: (U, opcode) -> operation of the integer by-element group
+BY_ELEM = {(0, 0b1000): "mul", (1, 0b0000): "mla", (1, 0b0100): "mls",
+           (0, 0b1010): "smull", (1, 0b1010): "umull", (0, 0b0010): "smlal",
+           (1, 0b0010): "umlal", (0, 0b0110): "smlsl", (1, 0b0110): "umlsl"}
+#: opcode (U=0, size 1x) -> operation of the FP by-element group
+FP_BY_ELEM = {0b1001: "fmul", 0b0001: "fmla", 0b0101: "fmls"}
+BY_ELEM_OPS = sorted(set(BY_ELEM.values()) | set(FP_BY_ELEM.values()))
+
+
+def _by_elem(cpu, d, n, m, op, esize, index, q):
+    name = BY_ELEM_OPS[op]
+    e = (V.get(cpu, m) >> (index * esize)) & ((1 << esize) - 1)
+    x = V.get(cpu, n)
+    acc = V.get(cpu, d)
+    if name.startswith("f"):
+        from pemu.target.arm.insn_simd_fp import _fp_lane
+        count = (128 if q else 64) // esize
+        dbl = esize == 64
+        xs, accs = V.lanes(x, esize, count), V.lanes(acc, esize, count)
+        lane_op = {"fmul": "mul", "fmla": "mla", "fmls": "mls"}[name]
+        out = [_fp_lane(cpu, lane_op, xs[i], e, accs[i], dbl) for i in range(count)]
+        V.put(cpu, d, V.pack(out, esize), q)
+    elif name in ("mul", "mla", "mls"):
+        count = (128 if q else 64) // esize
+        prods = [v * e for v in V.lanes(x, esize, count)]
+        if name != "mul":
+            sign = 1 if name == "mla" else -1
+            prods = [a + sign * p for a, p in zip(V.lanes(acc, esize, count), prods,
+                                                   strict=True)]
+        V.put(cpu, d, V.pack(prods, esize), q)
+    else:  # the long forms: the lower (Q=0) or upper half, widened
+        count = 64 // esize
+        signed = name[0] == "s"
+        half = V.lanes(x >> 64 if q else x, esize, count)
+        if signed:
+            half, e = [V.signed(v, esize) for v in half], V.signed(e, esize)
+        prods = [v * e for v in half]
+        if name[1:4] in ("mla", "mls"):
+            sign = 1 if name[1:4] == "mla" else -1
+            prods = [a + sign * p for a, p in zip(V.lanes(acc, 2 * esize, count), prods,
+                                                   strict=True)]
+        V.put(cpu, d, V.pack(prods, 2 * esize))
+
+
+def trans_by_elem(c, a):
+    """MUL, MLA, MLS, [SU]MULL(2), [SU]MLAL(2), [SU]MLSL(2), FMUL, FMLA, FMLS
+    (by element)."""
+    fp = a.U == 0 and a.op in FP_BY_ELEM and a.size >> 1
+    if fp:
+        name = FP_BY_ELEM[a.op]
+        dbl = a.size & 1
+        if dbl and (a.L or not a.Q):
+            return c.undef()
+        esize = 64 if dbl else 32
+        index = a.H if dbl else (a.H << 1) | a.L
+        rm = (a.M << 4) | a.rm
+    else:
+        name = BY_ELEM.get((a.U, a.op))
+        if name is None or a.size not in (1, 2):
+            return c.undef()  # SQDMULH and friends, or byte/doubleword lanes
+        esize = 8 << a.size
+        if a.size == 1:
+            index, rm = (a.H << 2) | (a.L << 1) | a.M, a.rm
+        else:
+            index, rm = (a.H << 1) | a.L, (a.M << 4) | a.rm
+    vcall(c, "by_elem", _by_elem, a.rd, (a.rd, a.rn, rm), a.rn, rm, BY_ELEM_OPS.index(name),
+          esize, index, a.Q, fp=bool(fp))

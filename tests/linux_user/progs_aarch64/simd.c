@@ -101,6 +101,14 @@ int main(void) {
                          : "+r"(lp) : "r"(A) : "v0", "memory");
         printf("st1 lane %016llx\n", (unsigned long long)lbuf[0]);
     }
+    T("mul elem s", "mul v2.4s, v0.4s, v1.s[3]");
+    T("mla elem h", "mla v2.8h, v0.8h, v1.h[5]");
+    T("mls elem s 2s", "mls v2.2s, v0.2s, v1.s[2]");
+    T("fmla elem s", "fmla v2.4s, v0.4s, v1.s[1]");
+    T("fmul elem d", "fmul v2.2d, v0.2d, v1.d[1]");
+    T("fmls elem s", "fmls v2.2s, v0.2s, v1.s[0]");
+    T("umull2 elem", "umull2 v2.4s, v0.8h, v1.h[7]");
+    T("smlal elem", "smlal v2.2d, v0.2s, v1.s[0]");
     T("shl d", "shl d2, d0, #3");
     T("ushr d", "ushr d2, d1, #60");
     T("sshr d", "sshr d2, d1, #5");
