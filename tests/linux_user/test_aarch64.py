@@ -46,6 +46,7 @@ CASES = {
     "simd": ([], ("static", "dynamic")),
     "vecfp": ([], ("static",)),
     "matrix": ([], ("static",)),
+    "reduce": ([], ("static",)),
     "crash": ([], ("static",)),
     "unaligned": ([], ("static",)),
     "lse": ([], ("static",)),
@@ -55,7 +56,7 @@ CASES = {
 
 
 #: programs built with -O3, so gcc's vectoriser adds its Advanced SIMD code
-VECTORISED = {"simd", "strings", "vecfp", "libm", "matrix"}
+VECTORISED = {"simd", "strings", "vecfp", "libm", "matrix", "reduce"}
 #: programs using instructions beyond ARMv8.0
 MARCH = {"lse": "-march=armv8.1-a", "crc": "-march=armv8-a+crc"}
 

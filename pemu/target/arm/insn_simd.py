@@ -50,7 +50,8 @@ COMPARE_ZERO = {(0, 0b01001): ("cmeq", False), (1, 0b01001): ("cmge", True),
                 (0, 0b01000): ("cmgt", False), (1, 0b01000): ("cmge", False),
                 (0, 0b01010): ("cmgt", True)}
 ACROSS = {(0, 0b11011): "add", (1, 0b01010): "umax", (1, 0b11010): "umin",
-          (0, 0b01010): "smax", (0, 0b11010): "smin"}
+          (0, 0b01010): "smax", (0, 0b11010): "smin", (0, 0b00011): "saddl",
+          (1, 0b00011): "uaddl"}
 PERMUTE = {0b001: "uzp1", 0b010: "trn1", 0b011: "zip1", 0b101: "uzp2", 0b110: "trn2",
            0b111: "zip2"}
 
@@ -215,6 +216,15 @@ def _misc(cpu, d, n, kind, esize, q):
         per = 64 // esize
         els = V.lanes(x, esize, count)
         r = V.pack([els[(i // per) * per + per - 1 - i % per] for i in range(count)], esize)
+    elif kind >= 6:  # [SU]ADDLP, [SU]ADALP: adjacent pairs added into 2*esize lanes
+        els = V.lanes(x, esize, count)
+        if kind in (6, 8):
+            els = [V.signed(e, esize) for e in els]
+        sums = [els[2 * i] + els[2 * i + 1] for i in range(count // 2)]
+        if kind >= 8:
+            acc = V.lanes(V.get(cpu, d), 2 * esize, count // 2)
+            sums = [a + b for a, b in zip(acc, sums, strict=True)]
+        r = V.pack(sums, 2 * esize)
     else:  # XTN/XTN2: narrow 2*esize lanes to esize, into the lower or upper half
         els = V.lanes(x, 2 * esize, 64 // esize)
         half = V.pack(els, esize) & V.M64
@@ -226,7 +236,8 @@ def _misc(cpu, d, n, kind, esize, q):
 
 
 MISC = {(0, 0b00101): 0, (1, 0b00101): 1, (1, 0b01011): 2, (0, 0b01011): 3,
-        (0, 0b00000): 4, (0, 0b10010): 5}
+        (0, 0b00000): 4, (0, 0b10010): 5, (0, 0b00010): 6, (1, 0b00010): 7,
+        (0, 0b00110): 8, (1, 0b00110): 9}
 
 
 def trans_two_misc(c, a):
@@ -242,7 +253,7 @@ def trans_two_misc(c, a):
                      int(cz[1]), esize, a.Q)
     kind = MISC.get((a.U, a.op))
     if kind is None or (kind in (0, 1) and a.size) or (kind in (4, 5) and a.size == 3) \
-            or (kind in (2, 3) and esize == 64 and not a.Q):
+            or (kind in (2, 3) and esize == 64 and not a.Q) or (kind >= 6 and a.size == 3):
         return c.undef()
     vcall(c, "misc", _misc, a.rd, (a.rd, a.rn), a.rn, kind, esize, a.Q)
 
@@ -252,6 +263,10 @@ def _across(cpu, d, n, op, esize, q):
     count = (128 if q else 64) // esize
     els = V.lanes(V.get(cpu, n), esize, count)
     name = ACROSS_NAMES[op]
+    if name in ("saddl", "uaddl"):  # [SU]ADDLV: the sum in a 2*esize scalar
+        r = sum(V.signed(e, esize) for e in els) if name == "saddl" else sum(els)
+        V.put(cpu, d, r & ((1 << (2 * esize)) - 1))
+        return
     if name == "add":
         r = sum(els)
     elif name in ("umax", "umin"):

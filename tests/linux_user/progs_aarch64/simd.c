@@ -109,6 +109,10 @@ int main(void) {
     T("fmls elem s", "fmls v2.2s, v0.2s, v1.s[0]");
     T("umull2 elem", "umull2 v2.4s, v0.8h, v1.h[7]");
     T("smlal elem", "smlal v2.2d, v0.2s, v1.s[0]");
+    T("uaddlp", "uaddlp v2.8h, v0.16b");
+    T("sadalp", "sadalp v2.2d, v1.4s");
+    T("uaddlv", "uaddlv h2, v0.16b");
+    T("saddlv s", "saddlv d2, v1.4s");
     T("shl d", "shl d2, d0, #3");
     T("ushr d", "ushr d2, d1, #60");
     T("sshr d", "sshr d2, d1, #5");
