@@ -1,6 +1,7 @@
-"""pemu-riscv64: run a riscv64 Linux program, with qemu-user's command line.
+"""pemu-riscv64, pemu-aarch64: run a Linux program of another ISA, with
+qemu-user's command line.
 
-    pemu-riscv64 [options] program [arguments...]
+    pemu-<arch> [options] program [arguments...]
 
 Options stop at the first non-option (the program). Each has the QEMU_*
 environment variable qemu-user reads: -L QEMU_LD_PREFIX, -s
@@ -14,11 +15,10 @@ from __future__ import annotations
 import os
 import sys
 
-PROG = "pemu-riscv64"
 VERSION = "0.1.0"
-USAGE = f"""\
-usage: {PROG} [options] program [arguments...]
-Linux CPU emulator (compiled for riscv64 emulation)
+USAGE = """\
+usage: {prog} [options] program [arguments...]
+Linux CPU emulator (compiled for {arch} emulation)
 
 Options and associated environment variables:
 
@@ -47,7 +47,11 @@ LOG_ITEMS = {
     "guest_errors": "log when the guest OS does something invalid",
     "page": "dump pages at beginning of user mode emulation",
 }
-CPUS = ("rv64", "any", "max", "sifive-u54", "rv64gc")
+#: the -d items pemu-aarch64 acts on (the others it refuses rather than ignore)
+AARCH64_LOG_ITEMS = {"strace", "unimp", "int"}
+#: -cpu models each pemu-<arch> accepts (the ones whose features it implements)
+CPUS = {"riscv64": ("rv64", "any", "max", "sifive-u54", "rv64gc"),
+        "aarch64": ("max", "any")}
 
 
 class UsageError(Exception):
@@ -65,8 +69,9 @@ def _parse_size(text: str) -> int:
         raise UsageError(f"invalid stack size: {text}") from None
 
 
-def parse(argv: list[str], environ: dict[str, str]):
+def parse(argv: list[str], environ: dict[str, str], arch: str = "riscv64"):
     """(UserOptions, env changes, argv0, program, args) from argv and QEMU_*."""
+    prog_name = f"pemu-{arch}"
     from pemu.linux_user.process import UserOptions
     opts = UserOptions()
     set_env: list[str] = []
@@ -101,10 +106,10 @@ def parse(argv: list[str], environ: dict[str, str]):
         name = a.lstrip("-")
         if name in FLAG_OPTS:
             if name in ("h", "help"):
-                sys.stdout.write(USAGE)
+                sys.stdout.write(USAGE.format(prog=prog_name, arch=arch))
                 raise SystemExit(0)
             if name == "version":
-                sys.stdout.write(f"{PROG} version {VERSION}\n")
+                sys.stdout.write(f"{prog_name} version {VERSION}\n")
                 raise SystemExit(0)
             if name == "strace":
                 opts.strace = True
@@ -123,9 +128,9 @@ def parse(argv: list[str], environ: dict[str, str]):
             opts.stack_size = _parse_size(val)
         elif name == "cpu":
             if val == "help":
-                sys.stdout.write("Available CPUs:\n" + "".join(f"  {c}\n" for c in CPUS))
+                sys.stdout.write("Available CPUs:\n" + "".join(f"  {c}\n" for c in CPUS[arch]))
                 raise SystemExit(0)
-            if val.split(",")[0] not in CPUS:
+            if val.split(",")[0] not in CPUS[arch]:
                 raise UsageError(f"unable to find CPU model '{val}'")
             opts.cpu = val
         elif name == "E":
@@ -144,10 +149,15 @@ def parse(argv: list[str], environ: dict[str, str]):
                 "in_asm", "exec", "cpu", "op", "out_asm", "nochain", "plugin")]
             if bad:
                 raise UsageError(f"unknown logging item '{bad[0]}'")
+            unhonoured = sorted(items - AARCH64_LOG_ITEMS) if arch == "aarch64" else []
+            if unhonoured:
+                raise UsageError(f"-d {unhonoured[0]}: not supported by {prog_name} yet")
             opts.log_items |= items
         elif name == "D":
             opts.log_file = val
         elif name == "g":
+            if arch != "riscv64":
+                raise UsageError(f"-g: the gdbstub is not available in {prog_name} yet")
             opts.gdb = val
     if "strace" in opts.log_items:
         opts.strace = True
@@ -189,23 +199,25 @@ def guest_environment(set_env: list[str], unset_env: list[str]) -> list[bytes]:
 
 def main(argv: list[str] | None = None, arch: str = "riscv64") -> int:
     argv = sys.argv[1:] if argv is None else argv
+    name = f"pemu-{arch}"
     try:
-        opts, set_env, unset_env, prog, args = parse(argv, dict(os.environ))
+        opts, set_env, unset_env, prog, args = parse(argv, dict(os.environ), arch)
     except UsageError as e:
-        sys.stderr.write(f"{PROG}: {e}\n")
+        sys.stderr.write(f"{name}: {e}\n")
         return 1
+    from pemu.linux_user.abi import by_name
     from pemu.linux_user.elfload import LoadError
     from pemu.linux_user.process import Process, setup_host_signals
     try:
-        proc = Process(opts)
+        proc = Process(opts, by_name(arch))
         gargv = [os.fsencode(opts.argv0 if opts.argv0 is not None else prog)]
         gargv += [os.fsencode(a) for a in args]
         main_thread = proc.load(prog, gargv, guest_environment(set_env, unset_env))
     except LoadError as e:
-        sys.stderr.write(f"{PROG}: {e}\n")
+        sys.stderr.write(f"{name}: {e}\n")
         return 1
     except OSError as e:
-        sys.stderr.write(f"{PROG}: {prog}: {e.strerror}\n")
+        sys.stderr.write(f"{name}: {prog}: {e.strerror}\n")
         return 1
     sys.stdout.flush()
     if opts.gdb:
@@ -213,7 +225,7 @@ def main(argv: list[str] | None = None, arch: str = "riscv64") -> int:
         try:
             stub = UserGdbStub(proc, opts.gdb)  # waits for gdb, as qemu-user -g does
         except ValueError:
-            sys.stderr.write(f"{PROG}: could not open gdbserver on {opts.gdb}\n")
+            sys.stderr.write(f"{name}: could not open gdbserver on {opts.gdb}\n")
             return 1
         stub.serve(main_thread.cpu, report=False)  # gdb asks '?'; runs when it resumes
     setup_host_signals()
@@ -223,6 +235,10 @@ def main(argv: list[str] | None = None, arch: str = "riscv64") -> int:
 
 def main_riscv64() -> None:
     raise SystemExit(main())
+
+
+def main_aarch64() -> None:
+    raise SystemExit(main(arch="aarch64"))
 
 
 if __name__ == "__main__":

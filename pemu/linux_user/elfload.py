@@ -1,4 +1,4 @@
-"""Loading riscv64 ELF executables (and their interpreter) into a guest
+"""Loading ELF executables (and their interpreter) into a guest
 address space, as the kernel's binfmt_elf does.
 
 ET_EXEC images go at their link addresses; ET_DYN images (PIE, ld.so) at a
@@ -62,8 +62,9 @@ def _prot(p_flags: int) -> int:
 
 
 def load_elf(mem: GuestMemory, path: str, host_path: str | None = None,
-             is_interp: bool = False) -> LoadedImage:
-    """Map the ELF at host_path (shown as `path`) into `mem`."""
+             is_interp: bool = False, machine: str = "EM_RISCV") -> LoadedImage:
+    """Map the ELF at host_path (shown as `path`) into `mem`; `machine` is the
+    pyelftools name of the e_machine it must have."""
     host_path = host_path or path
     try:
         f = open(host_path, "rb")
@@ -78,7 +79,7 @@ def load_elf(mem: GuestMemory, path: str, host_path: str | None = None,
     try:
         import io
         elf = ELFFile(io.BytesIO(data))
-        if elf.elfclass != 64 or elf["e_machine"] != "EM_RISCV" or not elf.little_endian:
+        if elf.elfclass != 64 or elf["e_machine"] != machine or not elf.little_endian:
             raise LoadError(f"{path}: Invalid ELF image for this architecture")
         if elf["e_type"] not in ("ET_EXEC", "ET_DYN"):
             raise LoadError(f"{path}: Invalid ELF image for this architecture")

@@ -12,16 +12,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pemu.accel.tcg.code_cache import CodeCache
 from pemu.accel.tcg.cpu_exec import TbStore
 from pemu.accel.tcg.native_tier import make_native_tier
 from pemu.linux_user import signals as S
+from pemu.linux_user.abi import Abi, by_name
 from pemu.linux_user.elfload import LoadedImage, load_elf
 from pemu.linux_user.memory import PROT_EXEC, PROT_READ, GuestMemory, page_up
 from pemu.linux_user.stack import DEFAULT_STACK_SIZE, setup_stack
 from pemu.linux_user.syscalls import load_all
-from pemu.target.riscv.translate import LAYOUT
-from pemu.target.riscv.translator import CODEGEN_FINGERPRINT, Translator
 
 
 @dataclass
@@ -41,20 +39,21 @@ class UserOptions:
 
 
 class Process:
-    def __init__(self, opts: UserOptions) -> None:
+    def __init__(self, opts: UserOptions, abi: Abi | None = None) -> None:
         load_all()
         self.opts = opts
+        #: the guest ISA's Linux ABI (linux_user/<arch>/)
+        self.abi = abi or by_name("riscv64")
         self.mem = GuestMemory()
         self.host_base = ctypes.addressof(ctypes.c_char.from_buffer(self.mem.buf))
         self.tbs = TbStore(self.mem)  # type: ignore[arg-type]
         self.mem.tbs = self.tbs
         tier = 0 if opts.one_insn else int(os.environ.get("PEMU_TIER", "1"))
-        if os.environ.get("PEMU_NATIVE", "on") != "off" and tier == 1:
+        self.translator = self.abi.new_translator(self.mem.buf, tier)
+        if os.environ.get("PEMU_NATIVE", "on") != "off" and tier == 1 \
+                and self.abi.native_layout is not None:
             # hot blocks as host machine code; PEMU_NATIVE=off keeps the Python tier
-            self.tbs.native = make_native_tier(self.tbs, LAYOUT)
-        self.translator = Translator(self.mem.buf, tier)
-        # user-mode blocks get their own (small) persistent cache file
-        self.translator.code_cache = CodeCache(tag="user-tb", fingerprint=CODEGEN_FINGERPRINT)
+            self.tbs.native = make_native_tier(self.tbs, self.abi.native_layout)
         self.sigactions = [S.SigAction() for _ in range(S.NSIG + 1)]
         self.pending: list[S.SigInfo] = []
         self.threads: dict[int, object] = {}
@@ -128,13 +127,16 @@ class Process:
         from pemu.linux_user.stack import STACK_TOP
         from pemu.linux_user.thread import GuestThread
         self.mem.mmap_base = STACK_TOP - self.opts.stack_size - 0x10000000
-        exe = load_elf(self.mem, path)
+        machine = self.abi.elf_machine_name
+        exe = load_elf(self.mem, path, machine=machine)
         self.exe, self.exe_host = exe, os.path.abspath(path)
         interp = None
         if exe.interp:
-            interp = load_elf(self.mem, exe.interp, self.host_path(exe.interp), is_interp=True)
+            interp = load_elf(self.mem, exe.interp, self.host_path(exe.interp), is_interp=True,
+                              machine=machine)
         sp = setup_stack(self.mem, exe, interp, argv, envp, os.fsencode(path),
-                         stack_size=self.opts.stack_size)
+                         stack_size=self.opts.stack_size,
+                         hwcap=(self.abi.hwcap, self.abi.hwcap2))
         self.mem.brk_start = self.mem.brk_cur = page_up(exe.end)
         self._map_sigtramp()
         t = GuestThread(self)
@@ -142,8 +144,7 @@ class Process:
         self.threads[t.tid] = t
         self.main_thread = t
         cpu = t.cpu
-        cpu.pc = interp.entry if interp else exe.entry
-        cpu.x[2] = sp
+        self.abi.start(cpu, interp.entry if interp else exe.entry, sp)
         self.tbs.cpus = [cpu]
         if self.tbs.native is not None:
             self.tbs.native.attach(cpu)
@@ -152,7 +153,8 @@ class Process:
     def _map_sigtramp(self) -> None:
         addr = self.mem.find_free(4096)
         self.mem.map(addr, 4096, PROT_READ | PROT_EXEC, "[vdso]")
-        self.mem.buf[addr:addr + len(S.SIGRETURN_CODE)] = S.SIGRETURN_CODE
+        code = self.abi.sigreturn_code
+        self.mem.buf[addr:addr + len(code)] = code
         self.sigtramp = addr
 
     # --- signals -----------------------------------------------------------------------
@@ -193,7 +195,27 @@ class Process:
     def die(self, sig: int) -> None:
         if self.gdbstub is not None:
             self.gdbstub.process_killed(sig)
+        if self.abi.reports_core_signals and sig in S.CORE:
+            self._report_core_signal(sig)
         S.die_with_signal(sig, self.flush)
+
+    def _report_core_signal(self, sig: int) -> None:
+        """QEMU's line for a guest killed by a signal whose action dumps core,
+        which it prints where it supports guest core dumps (aarch64, not
+        riscv64 in QEMU 7.2). QEMU writes no core file when RLIMIT_CORE is 0
+        and says "core dumped" all the same; pemu never writes one, so it says
+        that only in that case."""
+        import resource
+        try:
+            limit = resource.getrlimit(resource.RLIMIT_CORE)[0]
+        except (ValueError, OSError):
+            limit = 0
+        what = "core dumped" if limit == 0 else "core not dumped (pemu writes no core files)"
+        try:
+            os.write(2, f"qemu: uncaught target signal {sig} ({hsignal.strsignal(sig)}) - "
+                        f"{what}\n".encode())
+        except OSError:
+            pass
 
     # --- exit ----------------------------------------------------------------------------
     def flush(self) -> None:

@@ -14,7 +14,6 @@ AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = (
     0, 3, 4, 5, 6, 7, 8, 9)
 AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 16, 17
 AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_MINSIGSTKSZ = 23, 25, 26, 31, 51
-HWCAP_RV64GC = sum(1 << (ord(c) - ord("A")) for c in "IMAFDC")
 
 STACK_TOP = TASK_SIZE - 0x1000  # leave a guard page below the top
 DEFAULT_STACK_SIZE = 8 << 20
@@ -22,8 +21,10 @@ DEFAULT_STACK_SIZE = 8 << 20
 
 def setup_stack(mem: GuestMemory, exe: LoadedImage, interp: LoadedImage | None,
                 argv: list[bytes], envp: list[bytes], execfn: bytes,
-                stack_size: int = DEFAULT_STACK_SIZE) -> int:
-    """Map the stack, write the initial frame and return the initial sp."""
+                stack_size: int = DEFAULT_STACK_SIZE,
+                hwcap: tuple[int, int] = (0, 0)) -> int:
+    """Map the stack, write the initial frame and return the initial sp;
+    `hwcap` is the ABI's (AT_HWCAP, AT_HWCAP2)."""
     bottom = STACK_TOP - stack_size
     mem.map(bottom, stack_size, PROT_READ | PROT_WRITE, "[stack]")
     sp = STACK_TOP
@@ -40,12 +41,12 @@ def setup_stack(mem: GuestMemory, exe: LoadedImage, interp: LoadedImage | None,
     sp &= ~15
     random_p = push_bytes(os.urandom(16))
     aux = [
-        (AT_HWCAP, HWCAP_RV64GC), (AT_PAGESZ, 4096), (AT_CLKTCK, 100),
+        (AT_HWCAP, hwcap[0]), (AT_PAGESZ, 4096), (AT_CLKTCK, 100),
         (AT_PHDR, exe.phdr), (AT_PHENT, exe.phent), (AT_PHNUM, exe.phnum),
         (AT_BASE, interp.base if interp else 0), (AT_FLAGS, 0), (AT_ENTRY, exe.entry),
         (AT_UID, os.getuid()), (AT_EUID, os.geteuid()), (AT_GID, os.getgid()),
         (AT_EGID, os.getegid()), (AT_SECURE, 0), (AT_RANDOM, random_p),
-        (AT_HWCAP2, 0), (AT_EXECFN, execfn_p), (AT_MINSIGSTKSZ, 2048), (AT_NULL, 0),
+        (AT_HWCAP2, hwcap[1]), (AT_EXECFN, execfn_p), (AT_MINSIGSTKSZ, 2048), (AT_NULL, 0),
     ]
     words = [len(argv)] + arg_p + [0] + env_p + [0]
     for k, v in aux:

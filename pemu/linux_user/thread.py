@@ -1,26 +1,22 @@
-"""A guest thread: one hart run by cpu_exec in one host (Python) thread.
+"""A guest thread: one CPU run by cpu_exec in one host (Python) thread.
 
-Traps come here from the CPU: `ecall` becomes a system call (a7 = number,
-a0..a5 = arguments, result in a0), any other trap becomes the signal Linux
-would send (SIGSEGV with SEGV_MAPERR/ACCERR, SIGILL, SIGBUS, SIGTRAP). At
-block boundaries (`irq_check`) pending unblocked signals are delivered by
-building an rt_sigframe on the guest stack.
+Traps come here from the CPU; the process's ABI (linux_user/<arch>/) says
+which is a system call (its number, arguments and result registers) and
+which signal any other sends (SIGSEGV with SEGV_MAPERR/ACCERR, SIGILL,
+SIGBUS, SIGTRAP). At block boundaries (`irq_check`) pending unblocked
+signals are delivered by building the ABI's rt_sigframe on the guest stack.
 """
 from __future__ import annotations
 
 import errno
 import os
 import threading
-from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pemu.accel.tcg.cpu_exec import cpu_exec
 from pemu.linux_user import signals as S
-from pemu.linux_user.cpu import UserCpu
 from pemu.linux_user.memory import Fault
 from pemu.linux_user.syscalls import NO_RESULT, SYSCALLS
-from pemu.linux_user.syscalls.numbers import NUMBERS
-from pemu.target.riscv import trap as T
 
 if TYPE_CHECKING:
     from pemu.linux_user.process import Process
@@ -41,9 +37,9 @@ class RestartSyscall(Exception):
 
 
 class GuestThread:
-    def __init__(self, proc: Process, cpu: UserCpu | None = None) -> None:
+    def __init__(self, proc: Process, cpu: Any = None) -> None:
         self.proc = proc
-        self.cpu = cpu or UserCpu(proc.mem, self)
+        self.cpu = cpu or proc.abi.new_cpu(proc.mem, self)
         self.cpu.thread = self
         self.cpu.tbs = proc.tbs
         self.cpu.translator = proc.translator
@@ -70,33 +66,23 @@ class GuestThread:
             return e.status
 
     # --- traps ------------------------------------------------------------------------
-    def on_trap(self, cpu: UserCpu, t: T.Trap) -> None:
-        if t.cause == T.ECALL_U:
-            cpu.pc = (cpu.pc + 4) & M64
+    def on_trap(self, cpu: Any, t: Any) -> None:
+        info = self.proc.abi.trap_signal(cpu, t)
+        if info is None:
             self.syscall(cpu)
             return
-        c = t.cause
-        if c in (T.INSN_PAGE_FAULT, T.LOAD_PAGE_FAULT, T.STORE_PAGE_FAULT,
-                 T.INSN_ACCESS, T.LOAD_ACCESS, T.STORE_ACCESS):
-            code = 2 if getattr(t, "mapped", False) else 1
-            info = S.SigInfo(S.SIGSEGV, code, addr=t.tval & M64)
-        elif c == T.ILLEGAL_INSN:
-            info = S.SigInfo(S.SIGILL, 1, addr=cpu.pc)
-        elif c == T.BREAKPOINT:
-            info = S.SigInfo(S.SIGTRAP, 1, addr=cpu.pc)
-        else:  # misaligned atomics and fetches
-            info = S.SigInfo(S.SIGBUS, 1, addr=t.tval & M64)
         self.proc.log_int(f"guest fault {t} at pc {cpu.pc:#x} -> signal {info.signo}")
         self.force_signal(info)
 
-    def syscall(self, cpu: UserCpu) -> None:
-        x = cpu.x
-        nr = x[17]
-        name = NUMBERS.get(nr)
-        fn = SYSCALLS.get(name) if name else None
+    def syscall(self, cpu: Any) -> None:
         proc = self.proc
+        abi = proc.abi
+        nr = abi.syscall_nr(cpu)
+        args = abi.syscall_args(cpu)
+        name = abi.numbers.get(nr)
+        fn = SYSCALLS.get(name) if name else None
         if proc.strace:
-            proc.strace.enter(self, nr, name, x[10:16])
+            proc.strace.enter(self, nr, name, args)
         if fn is None:
             if proc.log_unimp and not proc.strace:
                 proc.log(f"Unsupported syscall: {nr}{' (' + name + ')' if name else ''}\n")
@@ -104,16 +90,16 @@ class GuestThread:
         else:
             self.in_syscall = True
             try:
-                ret = fn(self, *x[10:10 + fn.nargs])
+                ret = fn(self, *args[:fn.nargs])
             except Fault:
                 ret = -errno.EFAULT
             except OSError as e:
                 ret = -(e.errno or errno.EIO)
             except RestartSyscall:
-                cpu.pc -= 4
+                cpu.pc -= abi.syscall_insn_len
                 if proc.strace:
                     proc.strace.leave(self, nr, name, -errno.ERESTARTSYS if hasattr(
-                        errno, "ERESTARTSYS") else -512, x[10:16])
+                        errno, "ERESTARTSYS") else -512, args)
                 return
             except (ThreadExit, SystemExit, KeyboardInterrupt):
                 raise
@@ -123,11 +109,11 @@ class GuestThread:
                 self.in_syscall = False
         if ret is NO_RESULT:
             if proc.strace:
-                proc.strace.leave(self, nr, name, None, x[10:16])
+                proc.strace.leave(self, nr, name, None, abi.syscall_args(cpu))
             return
         if proc.strace:
-            proc.strace.leave(self, nr, name, ret, x[10:16])
-        x[10] = ret & M64
+            proc.strace.leave(self, nr, name, ret, args)
+        abi.set_result(cpu, ret)
 
     # --- signals ----------------------------------------------------------------------
     def force_signal(self, info: S.SigInfo) -> None:
@@ -144,7 +130,7 @@ class GuestThread:
         self.pending.append(info)
         self.cpu.kick()
 
-    def deliver_signals(self, cpu: UserCpu) -> bool:
+    def deliver_signals(self, cpu: Any) -> bool:
         delivered = False
         for source in (self.pending, self.proc.pending):
             i = 0
@@ -182,22 +168,19 @@ class GuestThread:
 
     def setup_frame(self, sig: int, act: S.SigAction, info: S.SigInfo) -> None:
         cpu = self.cpu
-        sp = cpu.x[2]
+        abi = self.proc.abi
+        sp = abi.get_sp(cpu)
         ss_sp, ss_flags, ss_size = self.altstack
         on_alt = self.on_altstack(sp)
         if act.flags & S.SA_ONSTACK and not ss_flags & S.SS_DISABLE and not on_alt:
             sp = ss_sp + ss_size
-        frame = (sp - S.FRAME_SIZE) & ~15
         alt_flags = S.SS_DISABLE if ss_flags & S.SS_DISABLE else (
             S.SS_ONSTACK if on_alt else 0)
+        oldmask = self.sigmask if self.saved_mask is None else self.saved_mask
         try:
-            self.proc.mem.check_writable(frame, S.FRAME_SIZE)
+            abi.setup_frame(self, sig, act, info, sp, oldmask, (ss_sp, alt_flags, ss_size))
         except Fault:
             self.proc.die(S.SIGSEGV)
-        fcsr = (cpu.frm << 5) | cpu.fflags
-        oldmask = self.sigmask if self.saved_mask is None else self.saved_mask
-        S.build_frame(self.proc.mem.buf, frame, cpu.x, cpu.f, fcsr, cpu.pc, info,
-                      oldmask, (ss_sp, alt_flags, ss_size))
         if self.proc.strace:
             self.proc.strace.signal(self, info)
         self.sigmask |= act.mask
@@ -205,25 +188,9 @@ class GuestThread:
             self.sigmask |= S.sig_bit(sig)
         if act.flags & S.SA_RESETHAND:
             self.proc.set_action(sig, S.SigAction())
-        x = cpu.x
-        x[2] = frame
-        x[1] = self.proc.sigtramp
-        x[10] = sig
-        x[11] = frame
-        x[12] = frame + S.UC_OFF
-        cpu.pc = act.handler
-        cpu.resv = None
 
     def sigreturn(self) -> object:
-        cpu = self.cpu
-        frame = cpu.x[2]
-        data = self.proc.mem.read(frame, S.FRAME_SIZE)
-        pc, regs, fregs, fcsr, mask = S.read_frame(data)
-        cpu.x[:] = array("Q", regs)
-        cpu.f[:] = array("Q", fregs)
-        cpu.set_fcsr(fcsr)
-        cpu.pc = pc
-        self.set_sigmask(mask)
+        self.set_sigmask(self.proc.abi.restore_frame(self))
         return NO_RESULT
 
     def set_sigmask(self, mask: int) -> None:

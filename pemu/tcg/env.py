@@ -100,6 +100,9 @@ class Env:
         self._empty = b"\xff" * span
         #: TLB contents of the contexts not current (e.g. other privilege levels)
         self._saved: dict[object, bytearray] = {}
+        #: native code is running on this env in its vCPU thread (see _defer)
+        self.in_native = False
+        self.pending: list[tuple[str, tuple]] = []
         self._r0, self._w0 = layout.TLB_R // 8, layout.TLB_W // 8
         #: host address that TLB deltas are relative to (the CPU sets it: RAM's base)
         self.ram_host = 0
@@ -146,8 +149,32 @@ class Env:
                 done = True
         return done
 
+    # --- changes from other threads --------------------------------------------------------
+    # Native code runs without the GIL. While it does (`in_native`), another guest
+    # thread (user mode) must not rewrite this env's TLB or jump cache under it: a
+    # half-rewritten entry would send it to a wrong host address. Such a change is
+    # queued instead, and EXIT_REQ makes the native code return within a block; the
+    # vCPU thread applies the queue (`apply_pending`) before it enters native code.
+    def _defer(self, method: str, *args: object) -> bool:
+        if not self.in_native:
+            return False
+        self.pending.append((method, args))
+        self.q[self.layout.EXIT_REQ // 8] = 1
+        return True
+
+    def request_exit(self) -> None:
+        """Make native code running on this env return at its next block end."""
+        self.q[self.layout.EXIT_REQ // 8] = 1
+
+    def apply_pending(self) -> None:
+        todo, self.pending = self.pending, []
+        for method, args in todo:
+            getattr(self, method)(*args)
+
     def tlb_drop(self, vpn: int) -> None:
         """Forget page vpn in every context."""
+        if self._defer("tlb_drop", vpn):
+            return
         lo = self._tlb_span[0]
         for mem, base in [(self.mem, lo)] + [(b, 0) for b in self._saved.values()]:
             for half in (0, 16 * TLB_ENTRIES):
@@ -157,6 +184,8 @@ class Env:
 
     def tlb_flush(self, write_only: bool = False) -> None:
         """Empty the TLB (or its write half) of every context."""
+        if self._defer("tlb_flush", write_only):
+            return
         lo, hi = self._tlb_span
         cut = 16 * TLB_ENTRIES if write_only else 0
         self.mem[lo + cut:hi] = self._empty[cut:]
@@ -179,6 +208,8 @@ class Env:
         self._pair.pack_into(self.mem, self.layout.JC + 16 * jc_index(pc), pc, host)
 
     def jc_flush(self) -> None:
+        if self._defer("jc_flush"):
+            return
         lay = self.layout
         self.mem[lay.JC:lay.JC + 16 * JC_ENTRIES] = b"\xff" * (16 * JC_ENTRIES)
 

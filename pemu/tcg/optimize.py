@@ -61,6 +61,9 @@ def fold(block: Block) -> None:
             forget(d)
             if op.name == "mov" and op.args[0] != d:
                 learn(d, op.args[0])
+        if name == "call":
+            for g in op.aux.writes:  # a helper wrote these in their storage
+                forget(g)
         out_ops.append(op)
     block.ops[:] = out_ops
 

@@ -298,7 +298,8 @@ class PythonBackend:
             self.write_global(g, self.storage(g))
 
     def storage(self, g: Global) -> str:
-        return f"{self.target.spaces[g.space]}[{g.index}]"
+        # spaces other than X are bound to a local of their name at entry (see generate)
+        return f"{'X' if g.space == 'X' else g.space}[{g.index}]"
 
     def writeback(self, regs) -> list[str]:
         return [f"{self.storage(g)} = {g.name}" for g in regs]

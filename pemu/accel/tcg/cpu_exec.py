@@ -186,7 +186,8 @@ def native_exec(cpu: Any, budget: int, native: Any) -> None:
     i_icount, i_limit, i_exit, i_status = (lay.ICOUNT // 8, lay.LIMIT // 8, lay.EXIT_REQ // 8,
                                            lay.STATUS // 8)
     enter, hot = native.enter, native.hot
-    jc_set = cpu.env.jc_set
+    env = cpu.env
+    jc_set = env.jc_set
     refill = cpu.env.tlb_refill
     i_miss = lay.MISS // 8
     while True:
@@ -214,7 +215,11 @@ def native_exec(cpu: Any, budget: int, native: Any) -> None:
                     q[i_icount] = cpu.icount
                     q[i_limit] = end
                     q[i_exit] = 0
-                    pc = enter(cpu.env.addr, e.native)
+                    env.in_native = True
+                    pc = enter(env.addr, e.native)
+                    env.in_native = False
+                    if env.pending:
+                        env.apply_pending()
                     cpu.icount = q[i_icount]
                     if q[i_status]:
                         # an instruction native code leaves to Python: a TLB

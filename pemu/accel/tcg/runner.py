@@ -47,6 +47,7 @@ class TcgRunner:
         self._kicked = True
         for c in self.cpus:
             c.exit_req = c.event = True
+            c.env.request_exit()  # native code reads this, not the Python flags
 
     def run_slice(self, deadline_ns: int) -> bool:
         clock = self.clock

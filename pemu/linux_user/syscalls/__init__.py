@@ -5,7 +5,7 @@ with `@syscall`; `t` is the calling GuestThread, the arguments are the raw
 64-bit register values a0..a5. A handler returns the result (a negative
 errno on failure), or raises OSError (its errno becomes the result) or
 `Fault` (EFAULT). Returning `NO_RESULT` leaves a0 alone (rt_sigreturn).
-Numbers come from the per-arch table (`numbers.py`), so handlers are
+Numbers come from the per-arch table (`linux_user/<arch>/numbers.py`), so handlers are
 shared by every architecture with the generic syscall ABI.
 """
 from __future__ import annotations

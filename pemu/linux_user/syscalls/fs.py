@@ -138,7 +138,8 @@ def sys_openat(t, dfd, path, flags, mode):
     if special is not None:
         return special
     hp = os.fsencode(t.proc.host_path(gp))
-    return blocking(t, "openat", dirfd(dfd), hp, s32(flags), mode & 0o7777)
+    flags = t.proc.abi.open_flags_to_host(s32(flags))
+    return blocking(t, "openat", dirfd(dfd), hp, flags, mode & 0o7777)
 
 
 @syscall
@@ -201,7 +202,13 @@ def sys_fcntl(t, fd, cmd, arg):
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, 36, 37, 38):  # (OFD locks too)
         ptr = _wbuf(t, arg, FLOCK_SIZE)
         return blocking(t, "fcntl", s32(fd), cmd, ptr)
-    if cmd in (F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC,
+    abi = t.proc.abi
+    if cmd == F_SETFL:
+        arg = abi.open_flags_to_host(s32(arg))
+    if cmd == F_GETFL:
+        r = H.call("fcntl", s32(fd), cmd, 0)
+        return r if r < 0 else abi.open_flags_from_host(r)
+    if cmd in (F_DUPFD, F_GETFD, F_SETFD, F_SETFL, F_DUPFD_CLOEXEC,
                1031, 1032, 1033, 1034, 8, 9, 1024, 1025, 1026):
         return H.call("fcntl", s32(fd), cmd, arg & 0xFFFFFFFFFFFFFFFF)
     return -errno.EINVAL

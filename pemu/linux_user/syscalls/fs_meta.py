@@ -157,6 +157,12 @@ def sys_renameat2(t, olddfd, old, newdfd, new, flags):
 
 
 @syscall
+def sys_renameat(t, olddfd, old, newdfd, new):
+    """aarch64 keeps renameat (38); riscv64 has only renameat2."""
+    return sys_renameat2(t, olddfd, old, newdfd, new, 0)
+
+
+@syscall
 def sys_symlinkat(t, target, newdfd, linkpath):
     os.symlink(guest_path(t, target), host_path(t, linkpath), dir_fd=_dir(newdfd))
     return 0

@@ -1,5 +1,5 @@
 """Processes and threads: clone (threads as host threads, fork as a fork
-of pemu), execve (pemu re-executes itself on a riscv64 program; anything
+of pemu), execve (pemu re-executes itself on a program of an ISA it runs; anything
 else goes to the host kernel), wait, exit, ids, limits."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import struct
 import sys
 
 from pemu.linux_user import hostlibc as H
-from pemu.linux_user.elfload import is_riscv64_elf
+from pemu.linux_user.abi import for_elf
 from pemu.linux_user.syscalls import s32, syscall
 from pemu.linux_user.syscalls.fs import _wbuf, blocking, guest_path
 
@@ -199,7 +199,7 @@ def sys_personality(t, persona):
 @syscall
 def sys_uname(t, buf):
     u = os.uname()
-    fields = (u.sysname, u.nodename, u.release, u.version, "riscv64", "(none)")
+    fields = (u.sysname, u.nodename, u.release, u.version, t.proc.abi.machine, "(none)")
     data = b"".join(os.fsencode(f)[:64].ljust(65, b"\0") for f in fields)
     t.proc.mem.write(buf, data)
     return 0
@@ -311,9 +311,9 @@ def sys_clone(t, flags, newsp, ptid, tls, ctid):
         proc.main_thread = t
         cpu = t.cpu
         if newsp:
-            cpu.x[2] = newsp
+            proc.abi.set_sp(cpu, newsp)
         if flags & CLONE_SETTLS:
-            cpu.x[4] = tls
+            proc.abi.set_tls(cpu, tls)
         if flags & CLONE_CHILD_SETTID:
             mem.write_u32(ctid, t.tid)
         if flags & CLONE_CHILD_CLEARTID:
@@ -337,15 +337,13 @@ def _new_thread(t, flags, newsp, ptid, tls, ctid) -> int:
     proc = t.proc
     nt = GuestThread(proc)
     cpu, src = nt.cpu, t.cpu
-    cpu.x[:] = src.x
-    cpu.f[:] = src.f
-    cpu.fflags, cpu.frm = src.fflags, src.frm
-    cpu.pc = src.pc
-    cpu.x[10] = 0
+    abi = proc.abi
+    abi.copy_cpu(cpu, src)
+    abi.set_result(cpu, 0)
     if newsp:
-        cpu.x[2] = newsp
+        abi.set_sp(cpu, newsp)
     if flags & CLONE_SETTLS:
-        cpu.x[4] = tls
+        abi.set_tls(cpu, tls)
     nt.sigmask = t.sigmask
     if flags & CLONE_CHILD_CLEARTID:
         nt.clear_child_tid = ctid
@@ -405,7 +403,7 @@ def sys_execveat(t, dfd, path, argv, envp, flags):
 _PEMU_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 _BOOT = (f"import sys; sys.path.insert(0, {_PEMU_ROOT!r}); "
-         "from pemu.cli.user import main_riscv64; main_riscv64()")
+         "from pemu.cli.user import main; sys.exit(main(sys.argv[2:], sys.argv[1]))")
 
 
 def do_execve(t, gpath: bytes, args: list[bytes], env: list[bytes]) -> int:
@@ -422,10 +420,11 @@ def do_execve(t, gpath: bytes, args: list[bytes], env: list[bytes]) -> int:
         k, sep, v = e.partition(b"=")
         if sep:
             envd[k] = v
-    if is_riscv64_elf(hpath):
+    abi = for_elf(hpath)
+    if abi is not None:
         argv0 = args[0] if args else gpath
         unset = [] if b"LC_CTYPE" in envd else ["-U", "LC_CTYPE"]  # Python's PEP 538
-        cmd = [sys.executable, "-E", "-c", _BOOT, *proc.opts.passthrough, *unset,
+        cmd = [sys.executable, "-E", "-c", _BOOT, abi.name, *proc.opts.passthrough, *unset,
                "-0", os.fsdecode(argv0), os.fsdecode(hpath), *map(os.fsdecode, args[1:])]
         exe = sys.executable
     else:

@@ -27,13 +27,18 @@ def sys_rt_sigaction(t, sig, act, oact, size):
     proc = t.proc
     old = proc.sigactions[sig]
     new = None
+    # {handler, flags, [restorer,] mask}: pemu's trampoline is the restorer
+    restorer = proc.abi.sigaction_has_restorer
+    fmt = "<QQQQ" if restorer else "<QQQ"
     if act:
-        h, flags, mask = struct.unpack("<QQQ", proc.mem.read(act, 24))
+        fields = struct.unpack(fmt, proc.mem.read(act, struct.calcsize(fmt)))
+        h, flags, mask = fields[0], fields[1], fields[-1]
         if sig in S.UNCATCHABLE:
             return -errno.EINVAL
         new = S.SigAction(h, flags, mask & ~UNBLOCKABLE)
     if oact:
-        proc.mem.write(oact, struct.pack("<QQQ", old.handler, old.flags, old.mask))
+        vals = (old.handler, old.flags) + ((0,) if restorer else ()) + (old.mask,)
+        proc.mem.write(oact, struct.pack(fmt, *vals))
     if new is not None:
         proc.set_action(sig, new)
     return 0
@@ -83,7 +88,7 @@ def sys_rt_sigpending(t, set_, size):
 
 @syscall
 def sys_sigaltstack(t, ss, oss):
-    sp = t.cpu.x[2]
+    sp = t.proc.abi.get_sp(t.cpu)
     if oss:
         ss_sp, flags, size = t.altstack
         if t.on_altstack(sp):
@@ -121,7 +126,7 @@ def sys_rt_sigsuspend(t, mask, size):
     old = t.sigmask
     t.set_sigmask(new)
     _wait_for_signal(t)
-    t.cpu.x[10] = -errno.EINTR & ((1 << 64) - 1)
+    t.proc.abi.set_result(t.cpu, -errno.EINTR)
     t.saved_mask = old
     delivered = t.deliver_signals(t.cpu)
     t.saved_mask = None

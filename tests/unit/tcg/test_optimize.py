@@ -44,3 +44,20 @@ def test_constants_fold_through_temps():
     b.exit(0x1004)
     block = optimize(b.block)
     assert [op.args for op in block.ops if op.out == A] == [(Const(42),)]
+
+
+def test_a_global_a_helper_writes_is_not_copy_propagated_past_it():
+    # mov x5, 7; helper writes x5 in its storage; st x5: the store must read the
+    # helper's value, not the constant 7
+    from pemu.tcg.ir import Helper
+    h = Helper("H", lambda c: None, writes=(A,))
+    b = Builder(0x1000)
+    b.insn_start(0x1000)
+    b.mov(A, 7)
+    b.insn_start(0x1004)
+    b.call(h, None)
+    b.insn_start(0x1008)
+    b.st(A, B, MemOp(8))
+    b.exit(0x100C)
+    ops = names(optimize(b.block))
+    assert "st_u64 x5, x6" in ops, ops

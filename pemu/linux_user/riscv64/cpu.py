@@ -189,6 +189,7 @@ class UserCpu(RiscvCpu):
     def kick(self) -> None:
         """Make the CPU loop look at pending signals before the next block."""
         self.irq_check = self.event = True
+        self.env.request_exit()  # and native code, which does not read those flags
 
     def check_irq(self) -> bool:
         self.irq_check = False
