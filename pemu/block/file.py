@@ -3,7 +3,8 @@
 Format drivers (raw, qcow2) sit on top of a :class:`FileProtocol`.  All I/O is
 ``os.pread``/``os.pwrite`` so one open file can serve any number of callers
 without seeking, and short reads past the end of file read as zeros (as
-QEMU's file-posix does).
+QEMU's file-posix does).  Each open file carries an :class:`ImageLock`: the
+byte locks QEMU uses to keep two programs from writing one image.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import errno
 import os
 
 from .errors import BlockError
+from .locking import CREATE_PERM, CREATE_SHARED, ImageLock
 
 _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
@@ -29,17 +31,30 @@ except (OSError, AttributeError):  # pragma: no cover - non-glibc hosts
 class FileProtocol:
     """A host file opened for block I/O."""
 
-    def __init__(self, filename: str, readonly: bool = True, create: bool = False) -> None:
+    def __init__(self, filename: str, readonly: bool = True, create: bool = False,
+                 locking: str = "auto") -> None:
         self.filename = filename
         self.readonly = readonly
         flags = os.O_RDONLY if readonly else os.O_RDWR
-        if create:
-            flags |= os.O_CREAT | os.O_TRUNC
+        if create:  # no O_TRUNC: an image someone else holds must survive a failed create
+            flags |= os.O_CREAT
         try:
             self.fd = os.open(filename, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
         except OSError as e:
             raise BlockError(f"Could not open '{filename}': {e.strerror}") from None
         self.closed = False
+        try:
+            self.lock = ImageLock(self.fd, filename, locking)
+            if create:
+                self.lock.set_perm(CREATE_PERM, CREATE_SHARED)
+                os.ftruncate(self.fd, 0)
+        except BaseException:
+            self.close()
+            raise
+
+    def set_perm(self, perm: int, shared: int) -> None:
+        """Take and share permissions on the file (see :mod:`pemu.block.locking`)."""
+        self.lock.set_perm(perm, shared)
 
     # -- I/O ----------------------------------------------------------------
     def size(self) -> int:

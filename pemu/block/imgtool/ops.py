@@ -38,12 +38,13 @@ def copy_allocated(top: BlockNode, stop: BlockNode | None, dst: BlockNode,
         pos += m
 
 
-def commit(top: BlockNode, base: BlockNode, empty_top: bool) -> None:
-    """Write the data of ``top`` (and layers above ``base``) into ``base``."""
-    if base.size < top.size:
-        base.truncate(top.size)
-    copy_allocated(top, base, base)
-    base.flush()
+def commit(top: BlockNode, base: BlockNode, dst: BlockNode, empty_top: bool) -> None:
+    """Write the data of ``top`` and the layers above ``base`` (a node of its
+    chain) into ``dst``, a writable opening of ``base``."""
+    if dst.size < top.size:
+        dst.truncate(top.size)
+    copy_allocated(top, base, dst)
+    dst.flush()
     if empty_top:
         top.discard_all()  # type: ignore[attr-defined]
 
