@@ -10,7 +10,6 @@ byte locks QEMU uses to keep two programs from writing one image.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 
@@ -21,7 +20,7 @@ _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
 
 try:
-    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    _libc = ctypes.CDLL(None, use_errno=True)  # libc is loaded already; find_library forks
     _fallocate = _libc.fallocate
     _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
 except (OSError, AttributeError):  # pragma: no cover - non-glibc hosts

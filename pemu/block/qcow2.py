@@ -21,6 +21,7 @@ from array import array
 from .compress import compress, decompress
 from .errors import BlockError, ImageCorrupt
 from .file import FileProtocol
+from .l2scan import run_length
 from .node import STATUS_ALLOCATED, STATUS_COMPRESSED, STATUS_DATA, STATUS_ZERO, BlockNode
 from .qcow2_format import (
     AUTOCLEAR_BITMAPS,
@@ -243,11 +244,15 @@ class Qcow2Node(BlockNode):
                 continue
             t = self.l2_table(l1e)
             idx = gc & (self.l2_entries - 1)
+            last = ((min(end, stop_table) - 1) >> self.cbits & (self.l2_entries - 1)) + 1
             while pos < end and pos < stop_table:
                 e = t[idx]
                 inoff = pos & mask
-                n = min(cs - inoff, end - pos)
                 k = self.classify(e)
+                # a whole run of alike entries at once (compressed ones one by one)
+                count = 1 if k == K_COMPRESSED else run_length(
+                    t, idx, last, cs if k == K_DATA else 0)
+                n = min(count * cs - inoff, end - pos)
                 if k == K_DATA:
                     host = (e & L2E_OFFSET_MASK) + inoff
                     if cur and cur[0] == K_DATA and cur[3] + cur[2] == host:
@@ -269,7 +274,7 @@ class Qcow2Node(BlockNode):
                             yield tuple(cur)
                         cur = [k, pos, n, 0]
                 pos += n
-                idx += 1
+                idx += count
         if cur:
             yield tuple(cur)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import mmap
 from typing import Any
 
+from ..buffers import aligned_buffer
 from ..errors import BlockError
 from ..node import STATUS_ALLOCATED, STATUS_DATA, STATUS_ZERO, BlockNode, chain_status
 
@@ -74,14 +76,44 @@ def _read_or_zero(node: BlockNode | None, pos: int, n: int) -> bytes:
     return data + bytes(n - m)
 
 
+def _read_into(node: BlockNode, pos: int, mv: memoryview) -> None:
+    if hasattr(node, "read_into"):
+        node.read_into(pos, mv)
+    else:
+        mv[:] = node.read(pos, len(mv))
+
+
+def _same(a: mmap.mmap, b: mmap.mmap, n: int) -> bool:
+    """``a[:n] == b[:n]`` as one memcmp: a find whose window is exactly the needle."""
+    return n == 0 or a.find(memoryview(b)[:n], 0, n) == 0
+
+
+def _first_difference(a: mmap.mmap, b: mmap.mmap, n: int) -> int:
+    """Offset of the first 512-byte sector where ``a`` and ``b`` differ (they do)."""
+    lo, hi = 0, -(-n // 512)  # sectors; the answer is in [lo, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _same(a, b, mid * 512):
+            lo = mid
+        else:
+            hi = mid
+    return lo * 512
+
+
 def compare(a: BlockNode, b: BlockNode, strict: bool = False) -> tuple[int, str]:
-    """Return (exit status, message) as ``qemu-img compare``."""
+    """Return (exit status, message) as ``qemu-img compare``.
+
+    Ranges both chains report as zeros are skipped; everything else is read
+    into two page-aligned buffers and compared with one memcmp (a range
+    only one side reads as zeros is compared against a zero buffer).
+    """
     common = min(a.size, b.size)
     msgs = []
     if a.size != b.size:
         if strict:
             return 1, "Strict mode: Image size mismatch!"
         msgs.append("Warning: Image size mismatch!")
+    bufa, bufb, zero = aligned_buffer(CHUNK), aligned_buffer(CHUNK), aligned_buffer(CHUNK)
     pos = 0
     while pos < common:
         n = min(CHUNK, common - pos)
@@ -89,9 +121,14 @@ def compare(a: BlockNode, b: BlockNode, strict: bool = False) -> tuple[int, str]
         zb, mb, _ = chain_status(b, pos, n)
         m = min(ma, mb)
         if not (za and zb):
-            da, db = a.read(pos, m), b.read(pos, m)
-            if da != db:
-                i = next(i for i in range(0, m, 512) if da[i:i + 512] != db[i:i + 512])
+            left = zero if za else bufa
+            right = zero if zb else bufb
+            if not za:
+                _read_into(a, pos, memoryview(bufa)[:m])
+            if not zb:
+                _read_into(b, pos, memoryview(bufb)[:m])
+            if not _same(left, right, m):
+                i = _first_difference(left, right, m)
                 return 1, "\n".join(msgs + [f"Content mismatch at offset {pos + i}!"])
         pos += m
     big = a if a.size > b.size else b
@@ -100,9 +137,9 @@ def compare(a: BlockNode, b: BlockNode, strict: bool = False) -> tuple[int, str]
         n = min(CHUNK, big.size - pos)
         z, m, _ = chain_status(big, pos, n)
         if not z:
-            d = big.read(pos, m)
-            if d.strip(b"\0"):
-                i = next(i for i in range(0, m, 512) if d[i:i + 512].strip(b"\0"))
+            _read_into(big, pos, memoryview(bufa)[:m])
+            if not _same(bufa, zero, m):
+                i = _first_difference(bufa, zero, m)
                 return 1, "\n".join(msgs + [f"Content mismatch at offset {pos + i}!"])
         pos += m
     return 0, "\n".join(msgs + ["Images are identical."])
