@@ -18,7 +18,7 @@ import struct
 import sys
 from array import array
 
-from .compress import compress, decompress
+from .compress import compress_many, decompress
 from .errors import BlockError, ImageCorrupt
 from .file import FileProtocol
 from .l2scan import run_length
@@ -454,7 +454,7 @@ class Qcow2Node(BlockNode):
         self._before_write()
         cbits = self.cbits
         ctype = self.hdr.compression_type
-        blobs = [compress(bytes(c), ctype) for c in clusters]
+        blobs = compress_many([bytes(c) for c in clusters], ctype)
         gc0 = offset >> cbits
         # split at L2 boundaries
         i = 0

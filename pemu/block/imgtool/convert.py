@@ -64,7 +64,7 @@ def convert(sources: list[BlockNode], dst: BlockNode, *, compressed: bool = Fals
     zero = bytes(CHUNK)
     skip_zero = target_fresh and dst.backing is None
     if compressed:
-        buf = bytearray(CHUNK)
+        buf = aligned_buffer(CHUNK)
         for src in sources:
             _convert_compressed(src, dst, base, buf, zero, skip_zero, progress)
             base += src.size
@@ -155,7 +155,7 @@ def _write_sparse(dst: BlockNode, off: int, buf: Buffer, n: int, gran: int,
         dst.write(off + pos, mv[pos:n])
 
 
-def _convert_compressed(src: BlockNode, dst: BlockNode, base: int, buf: bytearray,
+def _convert_compressed(src: BlockNode, dst: BlockNode, base: int, buf: Buffer,
                         zero: bytes, skip_zero: bool,
                         progress: Callable[[int], None] | None) -> None:
     """Cluster-aligned chunks, each compressed cluster by cluster."""
@@ -180,7 +180,7 @@ def _convert_compressed(src: BlockNode, dst: BlockNode, base: int, buf: bytearra
             progress(base + pos)
 
 
-def _write_compressed(dst: BlockNode, off: int, buf: bytearray, n: int, cs: int,
+def _write_compressed(dst: BlockNode, off: int, buf: Buffer, n: int, cs: int,
                       zero: bytes, skip_zero: bool) -> None:
     """Whole clusters compressed (the last one zero-padded), zero clusters skipped."""
     batch: list[bytes] = []
