@@ -13,6 +13,7 @@ while it matches and bisecting the window where it does not.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 
 from .qcow2_format import L2E_OFFSET_MASK
 
@@ -50,3 +51,25 @@ def run_length(t: array, i: int, iend: int, step: int) -> int:
         else:
             hi = mid
     return lo
+
+
+def table_runs(t: array, classify: Callable[[int], int], cs: int,
+               data_kind: int, single_kind: int) -> tuple[list[int], list[tuple[int, int, int]]]:
+    """Split a whole L2 table into runs: ``(starts, [(kind, count, first entry)])``.
+
+    ``data_kind`` entries run while host-contiguous, ``single_kind`` ones
+    (compressed clusters) stand alone, every other kind runs while equal.
+    ``starts`` is sorted, for :func:`bisect.bisect_right` lookups.
+    """
+    starts: list[int] = []
+    runs: list[tuple[int, int, int]] = []
+    i, n = 0, len(t)
+    while i < n:
+        e = t[i]
+        kind = classify(e)
+        count = 1 if kind == single_kind else run_length(
+            t, i, n, cs if kind == data_kind else 0)
+        starts.append(i)
+        runs.append((kind, count, e))
+        i += count
+    return starts, runs

@@ -17,11 +17,12 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from bisect import bisect_right
 
 from .compress import compress_many, decompress
 from .errors import BlockError, ImageCorrupt
 from .file import FileProtocol
-from .l2scan import run_length
+from .l2scan import run_length, table_runs
 from .node import STATUS_ALLOCATED, STATUS_COMPRESSED, STATUS_DATA, STATUS_ZERO, BlockNode
 from .qcow2_format import (
     AUTOCLEAR_BITMAPS,
@@ -101,6 +102,8 @@ class Qcow2Node(BlockNode):
             file, h.snapshots_offset, h.nb_snapshots, self.cs, fsize)
         self._check_overlaps()
         self.l2_cache: dict[int, array] = {}
+        # L2 offset -> (table, run starts, runs): block_status's index (l2scan.table_runs)
+        self._runs_cache: dict[int, tuple[array, list[int], list[tuple[int, int, int]]]] = {}
         self._dirty_marked = False
         self._wrote = False
         self.check_mode = check_mode
@@ -193,6 +196,7 @@ class Qcow2Node(BlockNode):
         self.l1[i] = value
 
     def _write_l2_slice(self, off: int, t: array, start: int, end: int) -> None:
+        self._runs_cache.pop(off, None)
         self.file.pwrite(off + 8 * start, _to_be(t[start:end]))
 
     def classify(self, e: int) -> int:
@@ -355,6 +359,7 @@ class Qcow2Node(BlockNode):
         freed = self.refcounts.update_list(clusters, -1)
         for c in freed:
             self.l2_cache.pop(c << self.cbits, None)
+            self._runs_cache.pop(c << self.cbits, None)
         # give the space back to the host when nothing refers to it any more
         for c in freed:
             if self.data_file is None:
@@ -570,16 +575,55 @@ class Qcow2Node(BlockNode):
             self._zero_clusters(0, end, "unmap")
 
     # -- status -----------------------------------------------------------------
+    def _table_runs(self, off: int, t: array) -> tuple[list[int], list[tuple[int, int, int]]]:
+        """The runs of a whole L2 table, kept until the table is written."""
+        got = self._runs_cache.get(off)
+        if got is None or got[0] is not t:
+            got = (t, *table_runs(t, self.classify, self.cs, K_DATA, K_COMPRESSED))
+            if len(self._runs_cache) >= _L2_CACHE_MAX:
+                self._runs_cache.pop(next(iter(self._runs_cache)))
+            self._runs_cache[off] = got
+        return got[1], got[2]
+
     def block_status(self, offset: int, length: int) -> tuple[int, int, int | None]:
-        for kind, _pos, n, host in self.runs(offset, length):
-            if kind == K_DATA:
-                return STATUS_DATA | STATUS_ALLOCATED, n, host
-            if kind == K_ZERO:
-                return STATUS_ZERO | STATUS_ALLOCATED, n, None
+        """The first run from ``offset``: a lookup in the table's run index, so a
+        caller walking an image in runs pays per run, not per cluster."""
+        end, pos = offset + length, offset
+        cbits, mask = self.cbits, self.cs - 1
+        span_bits = self.l2_bits + cbits
+        first_kind, first_host, total = None, None, 0
+        while pos < end:
+            l1i = pos >> span_bits
+            l1e = self.l1[l1i] & L1E_OFFSET_MASK if l1i < len(self.l1) else 0
+            table_end = (l1i + 1) << span_bits
+            if not l1e:
+                kind, host, run_end = K_UNALLOC, None, table_end
+            else:
+                t = self.l2_table(l1e)
+                starts, runs = self._table_runs(l1e, t)
+                idx = (pos >> cbits) & (self.l2_entries - 1)
+                j = bisect_right(starts, idx) - 1
+                kind, count, _ = runs[j]
+                run_end = (l1i << span_bits) + ((starts[j] + count) << cbits)
+                host = (t[idx] & L2E_OFFSET_MASK) + (pos & mask) if kind == K_DATA else None
+            n = min(run_end, end) - pos
+            if first_kind is None:
+                first_kind, first_host, total = kind, host, n
+            elif kind != first_kind or kind == K_COMPRESSED or (
+                    kind == K_DATA and first_host + total != host):
+                break
+            else:
+                total += n
+            pos += n
             if kind == K_COMPRESSED:
-                return STATUS_DATA | STATUS_ALLOCATED | STATUS_COMPRESSED, n, None
-            return 0, n, None
-        return 0, length, None
+                break
+        if first_kind == K_DATA:
+            return STATUS_DATA | STATUS_ALLOCATED, total, first_host
+        if first_kind == K_ZERO:
+            return STATUS_ZERO | STATUS_ALLOCATED, total, None
+        if first_kind == K_COMPRESSED:
+            return STATUS_DATA | STATUS_ALLOCATED | STATUS_COMPRESSED, total, None
+        return 0, total or length, None
 
     def allocated_size(self) -> int:
         return self.file.allocated_size()
