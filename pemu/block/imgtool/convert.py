@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..buffers import aligned_buffer
-from ..node import BlockNode, chain_status
+from ..file import FileExtent
+from ..node import STATUS_ALLOCATED, STATUS_COMPRESSED, STATUS_DATA, BlockNode, chain_status
 
 CHUNK = 8 << 20
 Buffer = bytearray | mmap.mmap
@@ -104,8 +105,10 @@ def convert(sources: list[BlockNode], dst: BlockNode, *, compressed: bool = Fals
                     src.read_into(pos, part)
                 else:
                     part[:] = src.read(pos, n)
+                ext = _host_extent(src, pos, n)
                 if gran:
-                    last = submit(_write_sparse, dst, base + pos, buf, n, gran, zero, skip_zero)
+                    last = submit(_write_sparse, dst, base + pos, buf, n, gran, zero, skip_zero,
+                                  ext)
                 else:
                     last = submit(dst.write, base + pos, bytes(part))
                 pending[k] = last
@@ -134,10 +137,26 @@ def _zero_granules(buf: Buffer, off: int, n: int, gran: int,
             yield g
 
 
+def _host_extent(src: BlockNode, pos: int, n: int) -> FileExtent | None:
+    """The host file bytes behind guest ``[pos, pos + n)``, if one file holds all of
+    them contiguously and uncompressed (then the target copies them file to file)."""
+    cur: BlockNode | None = src
+    while cur is not None and pos + n <= cur.size:
+        flags, m, host = cur.block_status(pos, n)
+        if flags & STATUS_ALLOCATED:
+            if flags & STATUS_COMPRESSED or not flags & STATUS_DATA or host is None or m < n:
+                return None
+            f = getattr(cur, "data_file", None) or getattr(cur, "file", None)
+            return FileExtent(f.fd, host, n) if f is not None else None
+        cur = cur.backing
+    return None
+
+
 def _write_sparse(dst: BlockNode, off: int, buf: Buffer, n: int, gran: int,
-                  zero: bytes, skip_zero: bool) -> None:
-    """Write ``buf[:n]`` at ``off``, leaving zero granules out (or zeroing them)."""
-    mv = memoryview(buf)
+                  zero: bytes, skip_zero: bool, ext: FileExtent | None = None) -> None:
+    """Write ``buf[:n]`` at ``off``, leaving zero granules out (or zeroing them);
+    the data pieces come from ``ext`` (the same bytes in the source file) if given."""
+    mv = ext if ext is not None else memoryview(buf)
     runs: list[list[int]] = []  # merged zero runs [start, end)
     for g in _zero_granules(buf, off, n, gran, zero[:gran]):
         if runs and runs[-1][1] == g:
