@@ -31,14 +31,25 @@ def _err(msg: str) -> None:
     print(f"{PROG}: {msg}", file=sys.stderr)
 
 
+#: qemu-img options pemu-img parses but cannot honour: refused, never ignored.
+UNSUPPORTED = {"--object", "--image-opts", "--target-image-opts", "--salvage", "--bitmaps",
+               "--start-offset", "--max-length", "-l", "-r"}
+
+
 def _getopt(args: list[str], short: str, long: list[str]) -> tuple[list, list[str]]:
     try:
-        return getopt.gnu_getopt(args, short, long)
+        opts, rest = getopt.gnu_getopt(args, short, long)
     except getopt.GetoptError as e:
         opt = e.opt
         if "requires argument" in e.msg:
             raise Usage(f"option requires an argument -- '{opt}'") from None
         raise Usage(f"unrecognized option '{'--' if len(opt) > 1 else '-'}{opt}'") from None
+    for k, _ in opts:
+        # -l and -r mean other things elsewhere (snapshot's list, check's repair)
+        if k in UNSUPPORTED and not (k == "-l" and "l:" not in short) and not (
+                k == "-r" and "repair=" in long):
+            raise BlockError(f"option '{k}' is not supported by this build")
+    return opts, rest
 
 
 def _parse_o(text: str, into: dict[str, str]) -> None:
