@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..buffers import aligned_buffer
@@ -113,19 +114,65 @@ def compare(a: BlockNode, b: BlockNode, strict: bool = False) -> tuple[int, str]
         if strict:
             return 1, "Strict mode: Image size mismatch!"
         msgs.append("Warning: Image size mismatch!")
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        return _compare(a, b, common, msgs, reader, strict)
+
+
+# QEMU's block status bits as ``qemu-img compare -s`` compares them, and the
+# size of its read buffer (IO_BUF_SIZE), which splits its walk where it reads
+_S_DATA, _S_ZERO, _S_OFFSET_VALID, _S_ALLOCATED, _S_EOF = 0x1, 0x2, 0x4, 0x10, 0x20
+_IO_BUF_SIZE = 2 << 20
+
+
+def _status_above(node: BlockNode, pos: int) -> tuple[int, int]:
+    """(status, length) of the run at ``pos`` through the whole chain, in QEMU's
+    terms: allocated in some layer, data or zero, whether a host offset is
+    known (raw files and qcow2 data clusters, not zero flags or compressed),
+    and whether the run reaches the end of the image."""
+    n = node.size - pos
+    st = _S_ZERO
+    cur: BlockNode | None = node
+    while cur is not None:
+        if pos >= cur.size:
+            break
+        flags, n, host = cur.block_status(pos, min(n, cur.size - pos))
+        if flags & STATUS_ALLOCATED:
+            st = _S_ALLOCATED
+            st |= _S_DATA if flags & STATUS_DATA else 0
+            st |= _S_ZERO if flags & STATUS_ZERO else 0
+            st |= _S_OFFSET_VALID if host is not None else 0
+            break
+        cur = cur.backing
+    return st | (_S_EOF if pos + n == node.size else 0), n
+
+
+def _compare(a: BlockNode, b: BlockNode, common: int, msgs: list[str],
+             reader: ThreadPoolExecutor, strict: bool) -> tuple[int, str]:
     bufa, bufb, zero = aligned_buffer(CHUNK), aligned_buffer(CHUNK), aligned_buffer(CHUNK)
     pos = 0
     while pos < common:
         n = min(CHUNK, common - pos)
+        if strict:  # -s: the status must match too, walked in QEMU's steps
+            sa, na = _status_above(a, pos)
+            sb, nb = _status_above(b, pos)
+            if sa != sb:
+                return 1, f"Strict mode: Offset {pos} block status mismatch!"
+            n = min(na, nb, common - pos)
+            if not (sa & sb & _S_ZERO):
+                n = min(n, _IO_BUF_SIZE)
         za, ma, _ = chain_status(a, pos, n)
         zb, mb, _ = chain_status(b, pos, n)
         m = min(ma, mb)
         if not (za and zb):
             left = zero if za else bufa
             right = zero if zb else bufb
-            if not za:
+            if not za and not zb:  # the two reads in flight together
+                other = reader.submit(_read_into, b, pos, memoryview(bufb)[:m])
                 _read_into(a, pos, memoryview(bufa)[:m])
-            if not zb:
+                other.result()
+            elif not za:
+                _read_into(a, pos, memoryview(bufa)[:m])
+            else:
                 _read_into(b, pos, memoryview(bufb)[:m])
             if not _same(left, right, m):
                 i = _first_difference(left, right, m)
