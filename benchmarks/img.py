@@ -10,7 +10,8 @@ Images (built once per run, in a temporary directory, page cache warm):
 
 Each case runs both tools alternately ``--runs`` times; every pair gives a
 ratio qemu time / pemu time (the throughput ratio, goal >= 0.9).  Printed:
-best time of each tool, and the median and range of the ratios.  Times are
+best time of each tool, and the median and range of the ratios, and the median
+ratio of CPU time (user + system; less sensitive to other load on the machine).  Times are
 whole commands, so pemu's include the Python interpreter's start-up, which
 is measured and printed separately.  The tools take turns going first, and
 ``sync`` runs (untimed) before each command.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,6 +39,14 @@ def _time(cmd: list[str]) -> float:
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t
+
+
+def _time_cpu(cmd: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = _time(cmd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _scattered_raw(path: str, size: int, data: int, seed: int = 1) -> None:
@@ -123,23 +133,26 @@ def main() -> int:
         startup = min(_time([sys.executable, "-c", "import pemu.cli.img"])
                       for _ in range(args.runs))
         print(f"{'case':16}{'qemu-img':>10}{'pemu-img':>10}{'ratio median':>14}"
-              f"{'ratio range':>16}   (ratio = qemu time / pemu time, goal >= 0.9)")
+              f"{'ratio range':>16}{'CPU ratio':>11}   (ratio = qemu time / pemu time, "
+              "goal >= 0.9)")
         for label, cmd, out in cases:
-            tq, tp, ratios = [], [], []
+            tq, tp, ratios, cpu_ratios = [], [], [], []
             for run in range(args.runs):
-                times = {}
+                times, cpu = {}, {}
                 # alternate who goes first; write back the last run's output first, so
                 # neither tool pays for the other's dirty pages
                 for tool in (("qemu", "pemu") if run % 2 == 0 else ("pemu", "qemu")):
                     subprocess.run(["sync"], check=True)
-                    times[tool] = _time([qemu_img, *cmd] if tool == "qemu" else [*pemu, *cmd])
+                    times[tool], cpu[tool] = _time_cpu(
+                        [qemu_img, *cmd] if tool == "qemu" else [*pemu, *cmd])
                     if out:
                         os.unlink(p(out))
                 tq.append(times["qemu"])
                 tp.append(times["pemu"])
                 ratios.append(times["qemu"] / times["pemu"])
+                cpu_ratios.append(cpu["qemu"] / max(cpu["pemu"], 1e-6))
             print(f"{label:16}{min(tq):9.2f}s{min(tp):9.2f}s{statistics.median(ratios):14.2f}"
-                  f"{min(ratios):9.2f}-{max(ratios):.2f}")
+                  f"{min(ratios):9.2f}-{max(ratios):.2f}{statistics.median(cpu_ratios):11.2f}")
         print(f"(pemu-img's times include {startup:.2f} s of Python start-up and imports)")
     finally:
         shutil.rmtree(d, ignore_errors=True)
