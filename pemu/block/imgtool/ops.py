@@ -27,6 +27,7 @@ def copy_allocated(top: BlockNode, stop: BlockNode | None, dst: BlockNode,
     """Copy ranges allocated in the layers above ``stop`` (from ``top``) into ``dst``."""
     layers = _layers(top)
     limit = layers.index(stop) if stop in layers else len(layers)
+    buf = aligned_buffer(CHUNK)
     pos = 0
     while pos < top.size:
         n = min(CHUNK, top.size - pos)
@@ -37,7 +38,9 @@ def copy_allocated(top: BlockNode, stop: BlockNode | None, dst: BlockNode,
             if is_zero:
                 dst.write_zeroes(pos, m)
             else:
-                dst.write(pos, top.read(pos, m))
+                view = memoryview(buf)[:m]
+                _read_into(top, pos, view)
+                dst.write(pos, view)
         pos += m
 
 
