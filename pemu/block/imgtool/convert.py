@@ -143,8 +143,10 @@ def _host_extent(src: BlockNode, pos: int, n: int) -> FileExtent | None:
     cur: BlockNode | None = src
     while cur is not None and pos + n <= cur.size:
         flags, m, host = cur.block_status(pos, n)
+        if m < n:  # part of the range lives elsewhere (another run, or a layer above)
+            return None
         if flags & STATUS_ALLOCATED:
-            if flags & STATUS_COMPRESSED or not flags & STATUS_DATA or host is None or m < n:
+            if flags & STATUS_COMPRESSED or not flags & STATUS_DATA or host is None:
                 return None
             f = getattr(cur, "data_file", None) or getattr(cur, "file", None)
             return FileExtent(f.fd, host, n) if f is not None else None
