@@ -169,14 +169,15 @@ def _compare(a: BlockNode, b: BlockNode, common: int, msgs: list[str],
         if not (za and zb):
             left = zero if za else bufa
             right = zero if zb else bufb
-            if not za and not zb:  # the two reads in flight together
+            if not za and not zb and a is not b:  # the two reads in flight together
                 other = reader.submit(_read_into, b, pos, memoryview(bufb)[:m])
                 _read_into(a, pos, memoryview(bufa)[:m])
                 other.result()
-            elif not za:
-                _read_into(a, pos, memoryview(bufa)[:m])
-            else:
-                _read_into(b, pos, memoryview(bufb)[:m])
+            else:  # (one node is never read from two threads at once)
+                if not za:
+                    _read_into(a, pos, memoryview(bufa)[:m])
+                if not zb:
+                    _read_into(b, pos, memoryview(bufb)[:m])
             if not _same(left, right, m):
                 i = _first_difference(left, right, m)
                 return 1, "\n".join(msgs + [f"Content mismatch at offset {pos + i}!"])
