@@ -16,16 +16,25 @@ small, bounds-checked interface a device model needs::
 ``snapshot=True`` (``-snapshot`` / ``-drive snapshot=on``) puts a temporary
 qcow2 overlay in front of the image: writes land in the overlay, which lives in
 an already-unlinked temporary file and so disappears on close (or on a crash).
-All errors are :class:`pemu.block.errors.BlockError` with a one-line message.
+All errors are :class:`pemu.block.errors.BlockError` with a one-line message,
+except lock conflicts (:class:`pemu.block.locking.LockConflict`), which add
+QEMU's second line ``Is another process using the image [F]?``.
+
+Devices lock images as QEMU's do (:data:`pemu.block.locking.DEVICE`): a
+writable disk lets nobody else write it, a read-only one lets nobody write
+it either; ``force-share=on`` (read-only only) shares everything.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Self
 
 from .errors import BlockError
+from .locking import DEVICE, LockPolicy, file_perms
 from .node import BlockNode
 from .open import open_image
 
@@ -91,17 +100,21 @@ class BlockBackend:
         self.close()
 
 
-def temporary_overlay(filename: str, fmt: str | None = None) -> BlockNode:
-    """A writable qcow2 overlay on ``filename`` in an unlinked temporary file."""
+def temporary_overlay(filename: str, fmt: str | None = None,
+                      lock: LockPolicy = DEVICE) -> BlockNode:
+    """A writable qcow2 overlay on ``filename`` in an unlinked temporary file
+    (``filename`` is then a backing file: read-only, nobody else may write it)."""
     from .qcow2_create import create_qcow2
 
-    base = open_image(filename, fmt, readonly=True)
+    backing_lock = lock.for_backing().with_locking(lock.locking)
+    base = open_image(filename, fmt, readonly=True, lock=backing_lock)
     fd, path = tempfile.mkstemp(prefix="pemu-snapshot-", suffix=".qcow2")
     os.close(fd)
     try:
         create_qcow2(path, base.size, backing_file=os.path.abspath(filename),
                      backing_fmt=base.format_name)
-        top = open_image(path, "qcow2", readonly=False, backing=False)
+        top = open_image(path, "qcow2", readonly=False, backing=False,
+                         lock=LockPolicy(locking="off"))  # private, already unlinked
         top.backing = base
     except BaseException:
         base.close()
@@ -112,8 +125,30 @@ def temporary_overlay(filename: str, fmt: str | None = None) -> BlockNode:
 
 
 def open_backend(filename: str, fmt: str | None = None, readonly: bool = False,
-                 snapshot: bool = False) -> BlockBackend:
-    """Open an image for a device (``-drive file=...,format=...,readonly=...,snapshot=...``)."""
+                 snapshot: bool = False, lock: LockPolicy = DEVICE) -> BlockBackend:
+    """Open an image for a device (``-drive file=...,format=...,readonly=...,snapshot=...``;
+    ``lock`` carries ``file.locking`` and ``force-share``)."""
     if snapshot:
-        return BlockBackend(temporary_overlay(filename, fmt))
-    return BlockBackend(open_image(filename, fmt, readonly=readonly))
+        return BlockBackend(temporary_overlay(filename, fmt, lock))
+    return BlockBackend(open_image(filename, fmt, readonly=readonly, lock=lock))
+
+
+@contextmanager
+def writable_view(node: BlockNode) -> Iterator[BlockNode]:
+    """A writable second opening of the read-only image ``node`` (no backing chain).
+
+    For committing into a file this process holds read-only (a -snapshot base,
+    ``pemu-img commit``'s base), as QEMU reopens it read-write: ``node``'s own
+    lock is raised to a writer's first (failing as QEMU would if anybody else
+    reads or writes it), the second opening relies on that lock, and the old
+    permissions come back at the end.
+    """
+    file = node.file  # type: ignore[attr-defined]
+    old = (file.lock.perm, file.lock.shared)
+    file.set_perm(*file_perms(node.format_name, False, LockPolicy(shared=old[1])))
+    try:
+        with open_image(node.filename, node.format_name, readonly=False, backing=False,
+                        lock=LockPolicy(locking="off")) as rw:
+            yield rw
+    finally:
+        file.set_perm(*old)

@@ -8,7 +8,10 @@ QEMU writes it); type 1 is a zstd frame.  The stored length is rounded up to
 from __future__ import annotations
 
 import io
+import os
 import zlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from .errors import ImageCorrupt
 from .qcow2_format import COMPRESSION_ZLIB, COMPRESSION_ZSTD
@@ -26,6 +29,19 @@ def compress(data: bytes, ctype: int) -> bytes:
     if ctype == COMPRESSION_ZSTD:
         return zstandard.ZstdCompressor().compress(data)
     raise ImageCorrupt(f"Unknown compression type {ctype}")
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def compress_many(clusters: Sequence[bytes], ctype: int) -> list[bytes]:
+    """Compress clusters in parallel (zlib and zstd release the GIL while they work)."""
+    global _pool
+    if len(clusters) < 2 or (os.cpu_count() or 1) < 2:
+        return [compress(c, ctype) for c in clusters]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=os.cpu_count(), thread_name_prefix="compress")
+    return list(_pool.map(compress, clusters, [ctype] * len(clusters)))
 
 
 def decompress(data: bytes, ctype: int, out_size: int) -> bytes:

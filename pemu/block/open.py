@@ -4,6 +4,10 @@
 ``backing`` attribute links to the next one.  Backing file names that are
 relative are resolved against the directory of the image that names them (as
 QEMU does).  Chains that loop or exceed :data:`MAX_CHAIN` fail cleanly.
+
+Every file opened is locked as QEMU locks it (:mod:`locking`): the caller's
+:class:`LockPolicy` says what it shares, the format decides what its file
+needs, and backing files are read-only users that let nobody write them.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import struct
 
 from .errors import BlockError
 from .file import FileProtocol
+from .locking import DEFAULT, PROBE, LockConflict, LockPolicy, file_perms
 from .node import BlockNode
 from .qcow2_format import MAGIC
 
@@ -39,11 +44,12 @@ def resolve_backing(overlay: str, backing: str) -> str:
 
 def open_image(filename: str, fmt: str | None = None, readonly: bool = True,
                backing: bool = True, check_mode: bool = False,
-               _seen: tuple = ()) -> BlockNode:
+               lock: LockPolicy = DEFAULT, _seen: tuple = ()) -> BlockNode:
     """Open ``filename`` (and its backing chain unless ``backing`` is False).
 
     Errors raise :class:`BlockError` whose message reads like QEMU's:
-    ``Could not open 'x': <reason>``.
+    ``Could not open 'x': <reason>``; a lock held by another user raises
+    :class:`LockConflict` worded as QEMU's (``Failed to get "write" lock``).
     """
     if fmt is not None and fmt not in FORMATS:
         raise BlockError(f"Unknown driver '{fmt}'")
@@ -61,7 +67,21 @@ def open_image(filename: str, fmt: str | None = None, readonly: bool = True,
                          f"{e.strerror}") from None
     if key in _seen:
         raise BlockError(f"Could not open '{filename}': backing chain contains a loop")
-    f = FileProtocol(filename, readonly=readonly)
+    try:
+        perm, shared = file_perms(fmt, readonly, lock)
+    except BlockError as e:
+        raise BlockError(f"Could not open '{filename}': {e}") from None
+    f = FileProtocol(filename, readonly=readonly, locking=lock.locking)
+    try:
+        f.set_perm(perm, shared)
+    except LockConflict as e:
+        f.close()
+        if _seen:  # a backing file: QEMU words it as a permission error, no prefix
+            raise
+        raise LockConflict(f"Could not open '{filename}': {e}", str(e)) from None
+    except BlockError:
+        f.close()
+        raise
     try:
         node = _open_format(f, fmt, check_mode)
     except BlockError as e:
@@ -72,7 +92,12 @@ def open_image(filename: str, fmt: str | None = None, readonly: bool = True,
         raise BlockError(f"Could not open '{filename}': corrupt image ({e})") from None
     try:
         if fmt == "qcow2":
-            _attach_qcow2_files(node, filename, backing, _seen + (key,))
+            _attach_qcow2_files(node, filename, backing, lock, _seen + (key,))
+    except LockConflict as e:
+        node.close()
+        if _seen:
+            raise
+        raise LockConflict(f"Could not open '{filename}': {e}", str(e)) from None
     except BlockError as e:
         node.close()
         msg = str(e)
@@ -88,18 +113,26 @@ def _open_format(f: FileProtocol, fmt: str, check_mode: bool) -> BlockNode:
     return RawNode(f)
 
 
-def _attach_qcow2_files(node: BlockNode, filename: str, backing: bool, seen: tuple) -> None:
+def _attach_qcow2_files(node: BlockNode, filename: str, backing: bool, lock: LockPolicy,
+                        seen: tuple) -> None:
     h = node.hdr  # type: ignore[attr-defined]
     if h.data_file:
         path = resolve_backing(filename, h.data_file)
         try:
-            node.data_file = FileProtocol(path, readonly=node.readonly)  # type: ignore[attr-defined]
+            data = FileProtocol(path, readonly=node.readonly, locking=lock.locking)
+            node.data_file = data  # type: ignore[attr-defined]
+            data.set_perm(*file_perms("raw", node.readonly, lock))
+        except LockConflict as e:
+            raise LockConflict(f"Could not open data file: {e}") from None
         except BlockError as e:
             raise BlockError(f"Could not open data file: {e}") from None
     if backing and h.backing_file:
         path = resolve_backing(filename, h.backing_file)
         try:
-            node.backing = open_image(path, h.backing_format, readonly=True, _seen=seen)
+            node.backing = open_image(path, h.backing_format, readonly=True,
+                                      lock=lock.for_backing(), _seen=seen)
+        except LockConflict as e:
+            raise LockConflict(f"Could not open backing file: {e}") from None
         except BlockError as e:
             raise BlockError(f"Could not open backing file: {e}") from None
 
@@ -117,7 +150,8 @@ def create_image(filename: str, fmt: str, size: int | None, options: dict[str, s
             raise BlockError(f"Backing file not supported for file format '{fmt}'")
         path = resolve_backing(filename, backing_file)
         try:
-            b = open_image(path, backing_fmt, readonly=True)
+            # as QEMU's bdrv_img_create: metadata only, and a running user is no obstacle
+            b = open_image(path, backing_fmt, readonly=True, backing=False, lock=PROBE)
         except BlockError as e:
             raise BlockError(f"Could not open backing image: {e}") from None
         try:

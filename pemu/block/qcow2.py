@@ -17,10 +17,12 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from bisect import bisect_right
 
-from .compress import compress, decompress
+from .compress import compress_many, decompress
 from .errors import BlockError, ImageCorrupt
-from .file import FileProtocol
+from .file import FileExtent, FileProtocol
+from .l2scan import run_length, table_runs
 from .node import STATUS_ALLOCATED, STATUS_COMPRESSED, STATUS_DATA, STATUS_ZERO, BlockNode
 from .qcow2_format import (
     AUTOCLEAR_BITMAPS,
@@ -100,6 +102,8 @@ class Qcow2Node(BlockNode):
             file, h.snapshots_offset, h.nb_snapshots, self.cs, fsize)
         self._check_overlaps()
         self.l2_cache: dict[int, array] = {}
+        # L2 offset -> (table, run starts, runs): block_status's index (l2scan.table_runs)
+        self._runs_cache: dict[int, tuple[array, list[int], list[tuple[int, int, int]]]] = {}
         self._dirty_marked = False
         self._wrote = False
         self.check_mode = check_mode
@@ -192,6 +196,7 @@ class Qcow2Node(BlockNode):
         self.l1[i] = value
 
     def _write_l2_slice(self, off: int, t: array, start: int, end: int) -> None:
+        self._runs_cache.pop(off, None)
         self.file.pwrite(off + 8 * start, _to_be(t[start:end]))
 
     def classify(self, e: int) -> int:
@@ -243,11 +248,15 @@ class Qcow2Node(BlockNode):
                 continue
             t = self.l2_table(l1e)
             idx = gc & (self.l2_entries - 1)
+            last = ((min(end, stop_table) - 1) >> self.cbits & (self.l2_entries - 1)) + 1
             while pos < end and pos < stop_table:
                 e = t[idx]
                 inoff = pos & mask
-                n = min(cs - inoff, end - pos)
                 k = self.classify(e)
+                # a whole run of alike entries at once (compressed ones one by one)
+                count = 1 if k == K_COMPRESSED else run_length(
+                    t, idx, last, cs if k == K_DATA else 0)
+                n = min(count * cs - inoff, end - pos)
                 if k == K_DATA:
                     host = (e & L2E_OFFSET_MASK) + inoff
                     if cur and cur[0] == K_DATA and cur[3] + cur[2] == host:
@@ -269,7 +278,7 @@ class Qcow2Node(BlockNode):
                             yield tuple(cur)
                         cur = [k, pos, n, 0]
                 pos += n
-                idx += 1
+                idx += count
         if cur:
             yield tuple(cur)
 
@@ -350,6 +359,7 @@ class Qcow2Node(BlockNode):
         freed = self.refcounts.update_list(clusters, -1)
         for c in freed:
             self.l2_cache.pop(c << self.cbits, None)
+            self._runs_cache.pop(c << self.cbits, None)
         # give the space back to the host when nothing refers to it any more
         for c in freed:
             if self.data_file is None:
@@ -370,7 +380,7 @@ class Qcow2Node(BlockNode):
         self._before_write()
         if self.data_file is not None:
             raise BlockError("Writing to images with an external data file is not supported")
-        mv = memoryview(data)
+        mv = data if isinstance(data, FileExtent) else memoryview(data)
         pos, end = offset, offset + len(data)
         span = 1 << (self.l2_bits + self.cbits)
         while pos < end:
@@ -425,7 +435,7 @@ class Qcow2Node(BlockNode):
                 buf[:cs] = self._read_cluster(gc)
             if tail:
                 buf[(n - 1) * cs:] = self._read_cluster(j - 1)
-            buf[head:head + len(chunk)] = chunk
+            buf[head:head + len(chunk)] = chunk.read() if isinstance(chunk, FileExtent) else chunk
             payload: bytes | bytearray | memoryview = buf
         else:
             payload = chunk
@@ -449,7 +459,7 @@ class Qcow2Node(BlockNode):
         self._before_write()
         cbits = self.cbits
         ctype = self.hdr.compression_type
-        blobs = [compress(bytes(c), ctype) for c in clusters]
+        blobs = compress_many([bytes(c) for c in clusters], ctype)
         gc0 = offset >> cbits
         # split at L2 boundaries
         i = 0
@@ -565,16 +575,55 @@ class Qcow2Node(BlockNode):
             self._zero_clusters(0, end, "unmap")
 
     # -- status -----------------------------------------------------------------
+    def _table_runs(self, off: int, t: array) -> tuple[list[int], list[tuple[int, int, int]]]:
+        """The runs of a whole L2 table, kept until the table is written."""
+        got = self._runs_cache.get(off)
+        if got is None or got[0] is not t:
+            got = (t, *table_runs(t, self.classify, self.cs, K_DATA, K_COMPRESSED))
+            if len(self._runs_cache) >= _L2_CACHE_MAX:
+                self._runs_cache.pop(next(iter(self._runs_cache)))
+            self._runs_cache[off] = got
+        return got[1], got[2]
+
     def block_status(self, offset: int, length: int) -> tuple[int, int, int | None]:
-        for kind, _pos, n, host in self.runs(offset, length):
-            if kind == K_DATA:
-                return STATUS_DATA | STATUS_ALLOCATED, n, host
-            if kind == K_ZERO:
-                return STATUS_ZERO | STATUS_ALLOCATED, n, None
+        """The first run from ``offset``: a lookup in the table's run index, so a
+        caller walking an image in runs pays per run, not per cluster."""
+        end, pos = offset + length, offset
+        cbits, mask = self.cbits, self.cs - 1
+        span_bits = self.l2_bits + cbits
+        first_kind, first_host, total = None, None, 0
+        while pos < end:
+            l1i = pos >> span_bits
+            l1e = self.l1[l1i] & L1E_OFFSET_MASK if l1i < len(self.l1) else 0
+            table_end = (l1i + 1) << span_bits
+            if not l1e:
+                kind, host, run_end = K_UNALLOC, None, table_end
+            else:
+                t = self.l2_table(l1e)
+                starts, runs = self._table_runs(l1e, t)
+                idx = (pos >> cbits) & (self.l2_entries - 1)
+                j = bisect_right(starts, idx) - 1
+                kind, count, _ = runs[j]
+                run_end = (l1i << span_bits) + ((starts[j] + count) << cbits)
+                host = (t[idx] & L2E_OFFSET_MASK) + (pos & mask) if kind == K_DATA else None
+            n = min(run_end, end) - pos
+            if first_kind is None:
+                first_kind, first_host, total = kind, host, n
+            elif kind != first_kind or kind == K_COMPRESSED or (
+                    kind == K_DATA and first_host + total != host):
+                break
+            else:
+                total += n
+            pos += n
             if kind == K_COMPRESSED:
-                return STATUS_DATA | STATUS_ALLOCATED | STATUS_COMPRESSED, n, None
-            return 0, n, None
-        return 0, length, None
+                break
+        if first_kind == K_DATA:
+            return STATUS_DATA | STATUS_ALLOCATED, total, first_host
+        if first_kind == K_ZERO:
+            return STATUS_ZERO | STATUS_ALLOCATED, total, None
+        if first_kind == K_COMPRESSED:
+            return STATUS_DATA | STATUS_ALLOCATED | STATUS_COMPRESSED, total, None
+        return 0, total or length, None
 
     def allocated_size(self) -> int:
         return self.file.allocated_size()

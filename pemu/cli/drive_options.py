@@ -4,7 +4,8 @@ What QEMU does, on boards whose default block interface is virtio (RISC-V
 ``virt``):
 
 - ``-drive file=F,format=raw|qcow2,if=virtio|none,id=ID,index=N,media=disk|cdrom,
-  readonly=on,snapshot=on,cache=writeback|writethrough|none|directsync|unsafe``
+  readonly=on,snapshot=on,cache=writeback|writethrough|none|directsync|unsafe,
+  file.locking=on|off|auto,force-share=on``
   (plus the accepted-and-ignored ``aio``, ``discard``, ``detect-zeroes``,
   ``werror``, ``rerror``, ``bus``, ``unit``). ``if=virtio`` (the default)
   creates a virtio-blk device for the drive; ``if=none`` waits for
@@ -20,10 +21,12 @@ Devices are created in QEMU's order: explicit ``-device`` options first, then
 one virtio-blk per ``if=virtio`` drive in command-line order; each takes the
 highest free virtio-mmio slot, so the first one is the guest's ``vda``.
 
-As QEMU locks images, one file may have one writer and no other user, or
-any number of readers (read-only, -snapshot bases); the check is within
-this process only. Under -snapshot, :meth:`Drive.commit` (the mux's Ctrl-A s)
-writes the overlay's data back into the image.
+Images are locked as QEMU locks them (:mod:`pemu.block.locking`, byte locks
+that QEMU sees too): one file may have one writer and no other user, or any
+number of readers (read-only, -snapshot bases); ``file.locking=off`` opts out,
+``force-share=on`` (read-only drives) shares with writers. Under -snapshot,
+:meth:`Drive.commit` (the mux's Ctrl-A s) writes the overlay's data back into
+the image.
 
 Every backend opened is registered in ``machine.block_backends[drive id]``
 (what ``query-block`` lists) and closed by :func:`close_drives`, which the
@@ -34,6 +37,7 @@ Bad input raises ``ValueError`` with QEMU's wording, prefixed by the option
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import re
 import sys
@@ -41,13 +45,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pemu.block import BlockBackend, BlockError, open_backend
+from pemu.block.locking import DEVICE, LOCKING_MODES, LockConflict
 from pemu.cli.options import Options, split_keyvals
 
 #: -drive keys pemu acts on, and keys it accepts with QEMU's values but ignores.
 DRIVE_KEYS = {"file", "format", "driver", "if", "id", "index", "bus", "unit", "media",
               "readonly", "read-only", "snapshot", "cache", "aio", "discard",
               "detect-zeroes", "werror", "rerror", "cache.direct", "cache.no-flush",
-              "copy-on-read", "auto-read-only", "node-name"}
+              "copy-on-read", "auto-read-only", "node-name", "file.locking", "force-share"}
 INTERFACES = ("virtio", "none")
 #: Interfaces QEMU knows but the RISC-V virt board has no controller for.
 OTHER_INTERFACES = ("ide", "scsi", "floppy", "pflash", "mtd", "sd", "xen")
@@ -124,16 +129,13 @@ class Drive:
         if not self.snapshot:
             self.flush()
             return
+        from pemu.block.backend import writable_view
         from pemu.block.imgtool.ops import copy_allocated
-        from pemu.block.open import open_image
 
         top = self.backend.node
-        base = open_image(self.filename, self.format_name, readonly=False)
-        try:
+        with writable_view(top.backing) as base:  # our own read lock becomes a write lock
             copy_allocated(top, top.backing, base, only_top=True)
             base.flush()
-        finally:
-            base.close()
 
     def _written(self) -> None:
         if self.cache in ("writethrough", "directsync"):
@@ -159,6 +161,8 @@ class DriveSpec:
     readonly: bool = False
     snapshot: bool = False
     cache: str = "writeback"
+    locking: str = "auto"  # file.locking
+    force_share: bool = False
     id: str = ""
     extra: list[str] = field(default_factory=list)  # keys nobody knows
 
@@ -213,6 +217,12 @@ def parse_drive(text: str, where: str | None = None) -> DriveSpec:
             spec.readonly = _bool(spec, "readonly", value)
         elif key == "snapshot":
             spec.snapshot = _bool(spec, key, value)
+        elif key == "file.locking":
+            if value not in LOCKING_MODES:
+                raise ValueError(f"{spec.where}: invalid parameter value: {value}")
+            spec.locking = value
+        elif key == "force-share":
+            spec.force_share = _bool(spec, key, value)
         elif key == "cache":
             if value not in CACHE_MODES:
                 raise ValueError(f"{spec.where}: invalid cache option")
@@ -277,22 +287,7 @@ def _assign_ids(specs: list[DriveSpec]) -> None:
         ids.add(spec.id)
 
 
-def _lock(spec: DriveSpec, writable: bool, locks: dict[tuple[int, int], bool]) -> None:
-    """QEMU's image locking, within this process: one writer and no other user per
-    file, so two devices can never corrupt one image through two caches."""
-    try:
-        st = os.stat(spec.file or "")
-    except OSError:
-        return
-    key = (st.st_dev, st.st_ino)
-    if key in locks and (writable or locks[key]):
-        what = '"write"' if writable else 'shared "write"'
-        raise ValueError(f"{spec.where}: Failed to get {what} lock")
-    locks[key] = locks.get(key, False) or writable
-
-
-def open_drive(spec: DriveSpec, global_snapshot: bool = False,
-               locks: dict[tuple[int, int], bool] | None = None) -> Drive | None:
+def open_drive(spec: DriveSpec, global_snapshot: bool = False) -> Drive | None:
     """Open the image a spec names (None for an empty drive)."""
     if spec.interface in OTHER_INTERFACES:
         raise ValueError(f"{spec.where}: machine type does not support "
@@ -302,8 +297,8 @@ def open_drive(spec: DriveSpec, global_snapshot: bool = False,
             raise ValueError(f"{spec.where}: Invalid parameter '{spec.extra[0]}'")
         return None
     snapshot = (spec.snapshot or global_snapshot) and not spec.readonly
-    if locks is not None:
-        _lock(spec, not (snapshot or spec.readonly), locks)
+    if spec.force_share and not spec.readonly:
+        raise ValueError(f"{spec.where}: force-share=on can only be used with read-only images")
     fmt = spec.fmt
     probed_raw = False
     try:
@@ -315,7 +310,13 @@ def open_drive(spec: DriveSpec, global_snapshot: bool = False,
             from pemu.block.open import probe_format
             fmt = probe_format(spec.file)
             probed_raw = fmt == "raw"
-        backend = open_backend(spec.file, fmt, readonly=spec.readonly, snapshot=snapshot)
+        lock = DEVICE.with_locking(spec.locking)
+        if spec.force_share:
+            lock = dataclasses.replace(lock, force_share=True)
+        backend = open_backend(spec.file, fmt, readonly=spec.readonly, snapshot=snapshot,
+                               lock=lock)
+    except LockConflict as e:  # QEMU words these without "Could not open"
+        raise ValueError(f"{spec.where}: {e.detail}") from None
     except BlockError as e:
         raise ValueError(f"{spec.where}: {e}") from None
     if spec.extra:
@@ -426,10 +427,9 @@ def apply_drive_options(machine: Any, opts: Options) -> dict[str, Drive]:
     specs = _legacy_specs(opts)
     _assign_ids(specs)
     drives: dict[str, Drive | None] = {}
-    locks: dict[tuple[int, int], bool] = {}
     try:
         for spec in specs:
-            drives[spec.id] = open_drive(spec, opts.has("snapshot"), locks)
+            drives[spec.id] = open_drive(spec, opts.has("snapshot"))
         for text in opts.all("device"):
             _device(machine, text, drives)
         for spec in specs:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pemu.block.errors import BlockError
 from pemu.block.imgtool import qjson
 from pemu.block.imgtool.units import parse_size
-from pemu.block.node import BlockNode
+from pemu.block.locking import PROBE, LockPolicy
 from pemu.block.open import FORMATS, create_image, open_image, resolve_backing
 
 PROG = "pemu-img"
@@ -31,14 +31,25 @@ def _err(msg: str) -> None:
     print(f"{PROG}: {msg}", file=sys.stderr)
 
 
+#: qemu-img options pemu-img parses but cannot honour: refused, never ignored.
+UNSUPPORTED = {"--object", "--image-opts", "--target-image-opts", "--salvage", "--bitmaps",
+               "--start-offset", "--max-length", "-l", "-r"}
+
+
 def _getopt(args: list[str], short: str, long: list[str]) -> tuple[list, list[str]]:
     try:
-        return getopt.gnu_getopt(args, short, long)
+        opts, rest = getopt.gnu_getopt(args, short, long)
     except getopt.GetoptError as e:
         opt = e.opt
         if "requires argument" in e.msg:
             raise Usage(f"option requires an argument -- '{opt}'") from None
         raise Usage(f"unrecognized option '{'--' if len(opt) > 1 else '-'}{opt}'") from None
+    for k, _ in opts:
+        # -l and -r mean other things elsewhere (snapshot's list, check's repair)
+        if k in UNSUPPORTED and not (k == "-l" and "l:" not in short) and not (
+                k == "-r" and "repair=" in long):
+            raise BlockError(f"option '{k}' is not supported by this build")
+    return opts, rest
 
 
 def _parse_o(text: str, into: dict[str, str]) -> None:
@@ -49,6 +60,12 @@ def _parse_o(text: str, into: dict[str, str]) -> None:
         if not sep:
             v = "on"
         into[k.strip()] = v
+
+
+def _share(opts: list, **kw: bool) -> LockPolicy:
+    """The lock policy of a read-only open: ``-U``/``--force-share`` shares everything."""
+    force = any(k in ("-U", "--force-share") for k, _ in opts)
+    return LockPolicy(force_share=force, **kw)
 
 
 def _output_format(v: str) -> str:
@@ -118,7 +135,9 @@ def cmd_create(args: list[str]) -> int:
         raise BlockError(f"Unknown file format '{fmt}'")
     if backing and not bfmt and fmt == "qcow2":
         try:
-            bfmt = open_image(resolve_backing(filename, backing)).format_name
+            with open_image(resolve_backing(filename, backing), backing=False,
+                            lock=PROBE) as b:
+                bfmt = b.format_name
         except BlockError:
             pass
     if size is not None:
@@ -126,7 +145,8 @@ def cmd_create(args: list[str]) -> int:
     try:
         real = size
         if real is None and backing:
-            with open_image(resolve_backing(filename, backing), bfmt) as b:
+            with open_image(resolve_backing(filename, backing), bfmt, backing=False,
+                            lock=PROBE) as b:
                 real = b.size
         if not quiet and real is not None:
             print(_fmt_create_line(filename, fmt, real, o, backing, bfmt))
@@ -152,15 +172,21 @@ def cmd_info(args: list[str]) -> int:
             chain = True
     if len(rest) != 1:
         raise Usage("Expecting one image file name")
-    node = open_image(rest[0], fmt, readonly=True)
-    try:
-        infos = []
-        cur: BlockNode | None = node
-        while cur is not None:
-            infos.append(image_info(cur))
-            cur = cur.backing if chain else None
-    finally:
-        node.close()
+    # as qemu-img: each layer opened on its own, metadata only (no consistent-read lock)
+    lock = _share(opts, no_io=True)
+    infos = []
+    name: str | None = rest[0]
+    seen: set[str] = set()
+    while name is not None:
+        if os.path.realpath(name) in seen:
+            raise BlockError(f"Backing file '{name}' creates an infinite loop.")
+        seen.add(os.path.realpath(name))
+        with open_image(name, fmt, readonly=True, backing=False, lock=lock) as node:
+            infos.append(image_info(node))
+            hdr = getattr(node, "hdr", None)
+            nxt = hdr.backing_file if chain and hdr is not None else None
+            fmt = hdr.backing_format if nxt else None
+            name = resolve_backing(name, nxt) if nxt else None
     if out == "json":
         print(qjson.dumps(infos if chain else infos[0]))
     else:
@@ -228,7 +254,8 @@ def cmd_check(args: list[str]) -> int:
             quiet = True
     if len(rest) != 1:
         raise Usage("Expecting one image file name")
-    node = open_image(rest[0], fmt, readonly=fix is None, backing=False, check_mode=True)
+    node = open_image(rest[0], fmt, readonly=fix is None, backing=False, check_mode=True,
+                      lock=_share(opts))
     try:
         if node.format_name != "qcow2":
             _err("This image format does not support checks")
@@ -306,7 +333,7 @@ def cmd_convert(args: list[str]) -> int:
     srcs = []
     try:
         for name in rest[:-1]:
-            srcs.append(open_image(name, fmt, readonly=True))
+            srcs.append(open_image(name, fmt, readonly=True, lock=_share(opts)))
         total = sum(s.size for s in srcs)
         if not no_create:
             backing = o.pop("backing_file", backing)
@@ -348,7 +375,8 @@ def cmd_snapshot(args: list[str]) -> int:
     if len(rest) != 1:
         raise Usage("Expecting one image file name")
     action = action or "-l"
-    node = open_image(rest[0], fmt, readonly=action == "-l", backing=False)
+    node = open_image(rest[0], fmt, readonly=action == "-l", backing=False,
+                      lock=_share(opts))
     try:
         if node.format_name != "qcow2":
             raise BlockError(f"Could not {'list' if action == '-l' else 'create'} snapshot: "
@@ -375,6 +403,7 @@ def cmd_snapshot(args: list[str]) -> int:
 
 # -- commit / rebase / resize ---------------------------------------------------
 def cmd_commit(args: list[str]) -> int:
+    from pemu.block.backend import writable_view
     from pemu.block.imgtool.ops import commit
 
     opts, rest = _getopt(args, "f:t:b:r:dpq", ["object=", "image-opts"])
@@ -401,11 +430,8 @@ def cmd_commit(args: list[str]) -> int:
                 base = base.backing
             if base is None:
                 raise BlockError(f"'{base_name}' is not in the backing chain of '{rest[0]}'")
-        wbase = open_image(base.filename, base.format_name, readonly=False, backing=False)
-        try:
-            commit(top, wbase, empty_top=not keep)
-        finally:
-            wbase.close()
+        with writable_view(base) as wbase:  # the chain's read lock on base becomes a writer's
+            commit(top, base, wbase, empty_top=not keep)
     finally:
         top.close()
     if not quiet:
@@ -431,7 +457,17 @@ def cmd_rebase(args: list[str]) -> int:
         raise Usage("Expecting one image file name")
     if new is None:
         raise Usage("Must specify backing file (-b) or use unsafe mode (-u)")
-    top = open_image(rest[0], fmt, readonly=False, backing=not unsafe)
+    # -U shares the backing files (old and new), never the image being changed
+    share = _share(opts)
+    top = open_image(rest[0], fmt, readonly=False, backing=not unsafe and not share.force_share)
+    if not unsafe and share.force_share and getattr(top, "backing_file", None):
+        try:
+            top.backing = open_image(resolve_backing(rest[0], top.backing_file),
+                                     top.backing_format, lock=share.for_backing())
+        except BlockError as e:
+            top.close()
+            raise BlockError(f"Could not open '{rest[0]}': Could not open backing file: "
+                             f"{e}") from None
     try:
         if top.format_name != "qcow2":
             raise BlockError("Operation not supported")
@@ -439,7 +475,8 @@ def cmd_rebase(args: list[str]) -> int:
             newb = None
             if new:
                 try:
-                    newb = open_image(resolve_backing(rest[0], new), bfmt)
+                    newb = open_image(resolve_backing(rest[0], new), bfmt,
+                                      lock=share.for_backing())
                 except BlockError as e:
                     raise BlockError(f"Could not open new backing file '{new}': {e}") from None
             try:
@@ -451,7 +488,8 @@ def cmd_rebase(args: list[str]) -> int:
                     newb.close()
         elif new and bfmt is None:
             try:
-                with open_image(resolve_backing(rest[0], new)) as nb:
+                with open_image(resolve_backing(rest[0], new), backing=False,
+                                lock=PROBE) as nb:
                     bfmt = nb.format_name
             except BlockError:
                 pass
@@ -483,7 +521,8 @@ def cmd_resize(args: list[str]) -> int:
     quiet = any(k == "-q" for k, _ in opts)
     if len(rest) != 2:
         raise Usage("Expecting image file name and size")
-    node = open_image(rest[0], fmt, readonly=False, backing=False)
+    node = open_image(rest[0], fmt, readonly=False, backing=False,
+                      lock=LockPolicy(resize=True))
     try:
         spec = rest[1]
         if spec[0] in "+-":
@@ -521,7 +560,7 @@ def cmd_map(args: list[str]) -> int:
             out = _output_format(v)
     if len(rest) != 1:
         raise Usage("Expecting one image file name")
-    node = open_image(rest[0], fmt)
+    node = open_image(rest[0], fmt, lock=_share(opts))
     try:
         entries = map_entries(node)
     finally:
@@ -569,9 +608,9 @@ def cmd_compare(args: list[str]) -> int:
         _err("Expecting two image file names")
         return 2
     try:
-        a = open_image(rest[0], fmt1)
+        a = open_image(rest[0], fmt1, lock=_share(opts))
         try:
-            b = open_image(rest[1], fmt2 or fmt1)
+            b = open_image(rest[1], fmt2 or fmt1, lock=_share(opts))
             try:
                 rc, msg = compare(a, b, strict)
             finally:
@@ -608,7 +647,7 @@ def cmd_measure(args: list[str]) -> int:
         raise BlockError(f"Unknown file format '{ofmt}'")
     if (size is None) == (not rest):
         raise Usage("Either --size N or one filename must be specified.")
-    src = open_image(rest[0], fmt) if rest else None
+    src = open_image(rest[0], fmt, lock=_share(opts)) if rest else None
     try:
         vsize = src.size if src is not None else size
         r = measure(vsize, ofmt, int(o.get("cluster_size", 65536)),

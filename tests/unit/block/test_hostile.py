@@ -130,5 +130,8 @@ def test_backing_loop(tmp_path):
     with open_image(a, readonly=False, backing=False) as n:
         n.hdr.backing_file, n.hdr.backing_format = "b.qcow2", "qcow2"
         n.rewrite_header()
-    rc, err = _run("info", b)
+    assert _run("info", b)[0] == 0  # as qemu-img: info alone does not open the backing file
+    rc, err = _run("info", "--backing-chain", b)
+    assert rc == 1 and "loop" in err and err.count("\n") == 1
+    rc, err = _run("map", b)
     assert rc == 1 and "loop" in err and err.count("\n") == 1
