@@ -1,0 +1,1 @@
+"""User interfaces: console surfaces, the VNC server, screendump."""
