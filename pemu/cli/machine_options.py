@@ -284,8 +284,10 @@ def vga_warning(text: str) -> str | None:
 
 
 def check_display(text: str) -> None:
-    """-display none is what pemu has; every graphical back end is refused."""
+    """-display none and vnc=... (read by pemu.ui.display_options); other back ends are refused."""
     kind = text.split(",", 1)[0]
+    if kind.startswith("vnc="):
+        return
     if kind != "none":
         raise OptionError(f"-display {text}: {kind}: not supported by this build")
     if "," in text:

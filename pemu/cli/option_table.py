@@ -97,7 +97,7 @@ RTC_KEYS = ("base", "clock", "driftfix")
 # (QEMU's own parser is the oracle: tests/unit/cli/test_option_table.py checks it).
 _COMMON_REFUSED = _refused(
     "numa add-fd set global boot mem-path k audio audiodev fda fdb hdc hdd blockdev "
-    "mtdblock sd fsdev virtfs iscsi usbdevice spice rotate vnc tpmdev "
+    "mtdblock sd fsdev virtfs iscsi usbdevice spice rotate tpmdev "
     "pflash compat fw_cfg parallel debugcon overcommit dfilter action loadvm "
     "option-rom watchdog-action echr incoming chroot runas sandbox readconfig trace "
     "plugin msg dump-vmstate",
@@ -127,8 +127,10 @@ RISCV64 = OptionTable("pemu-system-riscv64", [
         "define a drive (see pemu/cli/drive_options.py for its keys)"),
     Opt("snapshot", None, "write to temporary files instead of disk image files"),
     Opt("device", "driver[,prop=value...]", "add a device (-device help lists them)"),
-    Opt("display", "none", "display back end: only 'none' (no graphical console)"),
+    Opt("display", "none|vnc=ADDR", "display back end: none, or vnc=ADDR as -vnc ADDR"),
     Opt("nographic", None, "no graphical output; serial and monitor on the console"),
+    Opt("vnc", ":N|HOST:N|unix:PATH|none",
+        "VNC server on port 5900+N (RFB 3.8, no authentication, Raw encoding)"),
     Opt("vga", "none", "no VGA card (the virt board has none; other values warn, as QEMU)"),
     Opt("chardev", "backend,id=id[,...]", "character device back end"),
     Opt("serial", "dev", "redirect the serial port to char device 'dev'"),
@@ -197,7 +199,7 @@ X86_64 = OptionTable("pemu-system-x86_64", [
     *_COMMON_REFUSED,
     *_refused("netdev nic net object "
               "name uuid hda hdb cdrom drive device vga chardev monitor qmp qmp-pretty mon "
-              "bios dtb pidfile d D seed L icount rtc acpitable smbios xen-domid gdb",
+              "bios dtb pidfile d D seed L icount rtc acpitable smbios xen-domid gdb vnc",
               "s snapshot daemonize S singlestep no-shutdown win2k-hack no-fd-bootchk "
               "no-acpi no-hpet xen-attach xen-domid-restrict"),
 ])

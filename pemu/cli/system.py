@@ -287,6 +287,7 @@ def _main(argv: list[str]) -> int:
         return 0
     for dev in opts.all("device"):
         if dev.split(",", 1)[0] in ("help", "?"):
+            import pemu.hw.display.virtio_gpu  # noqa: F401
             import pemu.hw.net.virtio_net  # noqa: F401
             import pemu.hw.virtio.virtio_blk  # noqa: F401
             import pemu.hw.virtio.virtio_rng  # noqa: F401
@@ -338,6 +339,7 @@ def _main(argv: list[str]) -> int:
     serial = _setup_chardevs(machine, opts)
     if serial is not None:
         machine.attach_serial(serial)
+    _setup_display(machine, opts)
     _setup_drives(machine, opts)
     _setup_gdb(machine, opts)
     _setup_network(machine, opts)
@@ -413,6 +415,15 @@ def _setup_gdb(machine: Any, opts: Options) -> None:
             gdbserver_start(machine, device)
         except ValueError as e:
             raise OptionError(f"could not open gdbserver on device '{device}': {e}") from None
+
+
+def _setup_display(machine: Any, opts: Options) -> None:
+    """-vnc/-display vnc=/-device virtio-gpu-device (pemu/ui)."""
+    from pemu.ui.display_options import apply_display_options
+    try:
+        apply_display_options(machine, opts)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
 
 
 def _setup_drives(machine: Any, opts: Options) -> None:
