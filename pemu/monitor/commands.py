@@ -294,6 +294,24 @@ def pmemsave(machine: Any, session: Any, val: int, size: int, filename: str) -> 
     return {}
 
 
+@command("screendump")
+def screendump(machine: Any, session: Any, filename: str, device: str | None = None,
+               head: int | None = None, format: str = "ppm") -> dict:
+    """The console the display options made (pemu.ui); `device`/`head` are not supported."""
+    from pemu.ui.screendump import ScreendumpError
+    from pemu.ui.screendump import screendump as dump
+    if device is not None or head is not None:
+        raise QmpError("screendump: 'device' and 'head' are not supported by this build")
+    console = getattr(machine, "console", None)
+    if console is None:
+        raise QmpError("There is no console to take a screendump from.")
+    try:
+        dump(console, filename, format)
+    except ScreendumpError as e:
+        raise QmpError(str(e)) from None
+    return {}
+
+
 @command("human-monitor-command")
 def human_monitor_command(machine: Any, session: Any, command_line: str,
                           cpu_index: int | None = None) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pemu.monitor import commands
+from pemu.monitor.errors import QmpError
 from pemu.monitor.hmp_memdump import memory_dump
 from pemu.monitor.version import version_info
 
@@ -266,6 +267,18 @@ def cmd_memsave(s: Any, a: dict) -> None:
                                              "cpu-index": s.current_cpu().index})
 
 
+def cmd_screendump(s: Any, a: dict) -> None:
+    """screendump FILE [-f ppm|png] (QEMU 7.2's HMP syntax; no device/head)."""
+    words = (a.get("rest") or "").split()
+    args: dict[str, Any] = {"filename": a["filename"]}
+    if words[:1] == ["-f"] and len(words) >= 2:
+        args["format"] = words[1]
+        words = words[2:]
+    if words:
+        raise QmpError("screendump: 'device' and 'head' are not supported by this build")
+    commands.execute(s.machine, "screendump", args)
+
+
 def cmd_gdbserver(s: Any, a: dict) -> str:
     """gdbserver [device]: (re)start the gdbstub, QEMU's wording."""
     from pemu.gdbstub import DEFAULT_DEVICE, gdbserver_start
@@ -315,6 +328,9 @@ TOP_COMMANDS: list[HmpCommand] = [
     HmpCommand(("print", "p"), "fmt:/,val:l", "/fmt expr",
                "print expression value (use $reg for CPU register access)", cmd_print),
     HmpCommand(("quit", "q"), "", "", "quit the emulator", _qmp("quit")),
+    HmpCommand(("screendump",), "filename:s,rest:S?", "filename [-f format]",
+               "save screen as image 'filename' in format 'format' (ppm or png)",
+               cmd_screendump),
     HmpCommand(("set_link",), "name:s,up:s", "name on|off",
                "change the link status of a network adapter", cmd_set_link),
     HmpCommand(("stop", "s"), "", "", "stop emulation", _qmp("stop")),

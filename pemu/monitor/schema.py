@@ -33,6 +33,7 @@ class Event:
 
 
 ENUMS: dict[str, list[str]] = {
+    "ImageFormat": ["ppm", "png"],
     "RxState": ["normal", "none", "all"],
     "QMPCapability": ["oob"],
     "RunState": ["debug", "inmigrate", "internal-error", "io-error", "paused", "postmigrate",
@@ -123,6 +124,9 @@ COMMANDS: list[Command] = [
         "Add a network back end (the members of its type, as -netdev takes them)."),
     Command("query-rx-filter", {"*name": "str"}, "[RxFilterInfo]",
             "The receive filter (rx mode, MAC tables) each NIC's guest driver set."),
+    Command("screendump", {"filename": "str", "*device": "str", "*head": "int",
+                           "*format": "ImageFormat"}, None,
+            "Write the display's picture to `filename` (PPM by default, or PNG)."),
     Command("netdev_del", {"id": "str"}, None,
             "Remove a network back end; a NIC it served loses its peer."),
 ]

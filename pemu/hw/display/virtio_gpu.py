@@ -31,6 +31,7 @@ from typing import Any
 from pemu.hw.virtio.virtio_mmio import VirtioDevice
 from pemu.hw.virtio.virtqueue import VirtqElement, VirtQueue, VirtqueueError
 from pemu.qom import Property, register_type
+from pemu.qom.object import parse_size
 from pemu.ui.console import Console, Rect
 
 VIRTIO_ID_GPU = 16
@@ -78,6 +79,13 @@ BPP = 4
 HDR = struct.Struct("<IIQIB3x")
 RECT = struct.Struct("<IIII")
 MEM_ENTRY = struct.Struct("<QII")
+
+
+class HostSize(int):
+    """A byte count given as QEMU sizes are (4096, 64M, 1G)."""
+
+    def __new__(cls, value: object) -> HostSize:
+        return super().__new__(cls, parse_size(value))
 
 
 class GpuError(Exception):
@@ -136,7 +144,8 @@ class VirtioGpu(VirtioDevice):
     queue_size = 256
     xres = Property(int, 1280, "preferred horizontal resolution (GET_DISPLAY_INFO)")
     yres = Property(int, 800, "preferred vertical resolution (GET_DISPLAY_INFO)")
-    max_hostmem = Property(int, 256 << 20, "cap on the bytes of all 2D resources")
+    max_hostmem = Property(HostSize, 256 << 20, "cap on the bytes of all 2D resources (QEMU's "
+                           "max_hostmem)")
 
     def __init__(self, console: Console, **props: Any) -> None:
         super().__init__(**props)

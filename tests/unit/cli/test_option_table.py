@@ -139,6 +139,7 @@ def riscv_sample(name: str, d) -> list[str] | None:
         "pidfile": f"{d}/pemu.pid", "d": "in_asm", "D": f"{d}/log", "seed": "5",
         "L": str(d), "icount": "shift=3,sleep=off", "rtc": "base=utc,clock=host",
         "gdb": "tcp:127.0.0.1:0",  # port 0: any free port
+        "vnc": f"unix:{d}/vnc.sock",
         "netdev": "hubport,id=n0,hubid=0", "nic": "hubport,hubid=3,model=virtio-net-device",
         "net": "nic",
         "object": f"filter-dump,id=f0,netdev=n0,file={d}/dump.pcap",
