@@ -246,16 +246,29 @@ def test_truncated_messages_and_a_vanishing_client(board):
 
 def test_slow_client_does_not_stall_the_loop(board):
     s, _, _ = handshake(board.port)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    for _ in range(50):  # many full-screen requests, none read
-        s.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, W, H))
+    s.sendall(struct.pack(">BxHi", 2, 1, -223))  # DesktopSize: it follows the new mode
+    board.on_loop(lambda: board.d.console.resize(2560, 1600))  # 16 MiB: more than sockets buffer
+    frame = 2560 * 1600 * 4
+    for _ in range(20):  # many full-screen requests, none read
+        s.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, 2560, 1600))
+    time.sleep(0.3)
     ticks = []
     for _ in range(3):
         board.on_loop(lambda: ticks.append(1))  # the loop still turns
     assert len(ticks) == 3
     client = board.server.clients[0]
-    assert len(client.outbuf) <= W * H * 4 + 64  # at most one frame queued
+    assert 0 < len(client.outbuf) <= frame + 64  # blocked, holding at most one frame
+    other, _, _ = handshake(board.port)  # and another client is served meanwhile
+    other.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, 2, 2))
+    assert read_update(other)[0][:4] == (0, 0, 2, 2)
+    # Once the slow client reads, it gets whole frames (requests that queued up while
+    # it was busy are answered together, as RFC 6143 7.5.3 allows).
+    s.settimeout(10)
+    assert [r[:5] for r in read_update(s)] == [(0, 0, 2560, 1600, -223), (0, 0, 2560, 1600, 0)]
+    s.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, 8, 8))
+    assert [r[:5] for r in read_update(s)] == [(0, 0, 8, 8, 0)]
     s.close()
+    other.close()
 
 
 def test_rfb_33_client(board):
