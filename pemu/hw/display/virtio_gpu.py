@@ -1,8 +1,9 @@
 """virtio GPU device, 2D mode (VIRTIO 1.2 section 5.7), shown on a `pemu.ui.console.Console`.
 
-Queues (5.7.2): 0 controlq, 1 cursorq. No feature bits are offered (no virgl,
-no EDID). Config (5.7.4): events_read u32, events_clear u32, num_scanouts u32,
-num_capsets u32; one scanout.
+Queues (5.7.2): 0 controlq, 1 cursorq. VIRTIO_GPU_F_EDID (5.7.3) is offered when
+an EDID base block can describe `xres` x `yres` at 60 Hz (`edid.edid_supported`);
+GET_EDID then returns it. No virgl. Config (5.7.4): events_read u32, events_clear
+u32, num_scanouts u32, num_capsets u32; one scanout.
 
 Every request starts with `virtio_gpu_ctrl_hdr` (5.7.6.7): type u32, flags u32,
 fence_id u64, ctx_id u32, ring_idx u8, padding[3] (24 bytes). The response
@@ -28,6 +29,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from pemu.hw.display.edid import edid_supported, make_edid
 from pemu.hw.virtio.virtio_mmio import VirtioDevice
 from pemu.hw.virtio.virtqueue import VirtqElement, VirtQueue, VirtqueueError
 from pemu.qom import Property, register_type
@@ -50,11 +52,13 @@ CMD_RESOURCE_FLUSH = 0x0104
 CMD_TRANSFER_TO_HOST_2D = 0x0105
 CMD_RESOURCE_ATTACH_BACKING = 0x0106
 CMD_RESOURCE_DETACH_BACKING = 0x0107
+CMD_GET_EDID = 0x010A
 CMD_UPDATE_CURSOR = 0x0300
 CMD_MOVE_CURSOR = 0x0301
 # Response types (5.7.6.7).
 RESP_OK_NODATA = 0x1100
 RESP_OK_DISPLAY_INFO = 0x1101
+RESP_OK_EDID = 0x1104
 RESP_ERR_UNSPEC = 0x1200
 RESP_ERR_OUT_OF_MEMORY = 0x1201
 RESP_ERR_INVALID_SCANOUT_ID = 0x1202
@@ -62,6 +66,9 @@ RESP_ERR_INVALID_RESOURCE_ID = 0x1203
 RESP_ERR_INVALID_CONTEXT_ID = 0x1204
 RESP_ERR_INVALID_PARAMETER = 0x1205
 FLAG_FENCE = 1
+VIRTIO_GPU_F_EDID = 1 << 1
+#: The EDID array of a GET_EDID response (5.7.6.8, virtio_gpu_resp_edid).
+EDID_ARRAY = 1024
 
 # Formats (5.7.6.8, enum virtio_gpu_formats) -> index of B, G, R in each pixel's bytes.
 FORMAT_BYTE_ORDER: dict[int, tuple[int, int, int]] = {
@@ -153,7 +160,7 @@ class VirtioGpu(VirtioDevice):
             from pemu.qom import PropertyError
             raise PropertyError("xres and yres must be between 1 and 16384")
         self.console = console
-        self.features = 0
+        self.features = VIRTIO_GPU_F_EDID if edid_supported(self.xres, self.yres) else 0
         self.resources: dict[int, Resource] = {}
         self.hostmem = 0
         self.scanouts = [Scanout() for _ in range(NUM_SCANOUTS)]
@@ -229,6 +236,7 @@ class VirtioGpu(VirtioDevice):
             CMD_TRANSFER_TO_HOST_2D: (32, self._transfer_to_host_2d),
             CMD_RESOURCE_ATTACH_BACKING: (8, self._attach_backing),
             CMD_RESOURCE_DETACH_BACKING: (8, self._detach_backing),
+            CMD_GET_EDID: (8, self._get_edid),
         }
         entry = handlers.get(ctype)
         if entry is None or len(body) < entry[0]:
@@ -245,6 +253,15 @@ class VirtioGpu(VirtioDevice):
         modes = bytearray(24 * MAX_SCANOUTS)
         struct.pack_into("<IIIIII", modes, 0, 0, 0, self.xres, self.yres, 1, 0)
         return RESP_OK_DISPLAY_INFO, bytes(modes)
+
+    def _get_edid(self, body: bytes) -> tuple[int, bytes]:
+        if not self.driver_features & VIRTIO_GPU_F_EDID:
+            return RESP_ERR_UNSPEC, b""  # a command of a feature not negotiated
+        (scanout,) = struct.unpack_from("<I", body)
+        if scanout >= NUM_SCANOUTS:
+            raise GpuError(RESP_ERR_INVALID_SCANOUT_ID)
+        edid = make_edid(self.xres, self.yres)
+        return RESP_OK_EDID, struct.pack("<II", len(edid), 0) + edid.ljust(EDID_ARRAY, b"\0")
 
     def _resource_create_2d(self, body: bytes) -> tuple[int, bytes]:
         rid, fmt, width, height = struct.unpack_from("<IIII", body)
