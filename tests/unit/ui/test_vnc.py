@@ -279,3 +279,21 @@ def test_rfb_33_client(board):
     s.sendall(b"\x01")
     assert struct.unpack(">HH", recv_exact(s, 4)) == (W, H)
     s.close()
+
+
+def test_rfb_37_client_and_a_refused_security_type(board):
+    s = socket.create_connection(("127.0.0.1", board.port), timeout=5)
+    recv_exact(s, 12)
+    s.sendall(b"RFB 003.007\n")
+    assert recv_exact(s, 2) == b"\x01\x01"
+    s.sendall(b"\x01\x01")  # None, then ClientInit: 3.7 has no SecurityResult for None
+    assert struct.unpack(">HH", recv_exact(s, 4)) == (W, H)
+    s.close()
+    t = socket.create_connection(("127.0.0.1", board.port), timeout=5)
+    recv_exact(t, 12)
+    t.sendall(b"RFB 003.008\n")
+    recv_exact(t, 2)
+    t.sendall(b"\x02")  # VNC authentication: not offered
+    status, n = struct.unpack(">II", recv_exact(t, 8))
+    assert status == 1 and recv_exact(t, n) == b"security type not offered"
+    assert closed_by_server(t)
