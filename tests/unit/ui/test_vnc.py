@@ -297,3 +297,21 @@ def test_rfb_37_client_and_a_refused_security_type(board):
     status, n = struct.unpack(">II", recv_exact(t, 8))
     assert status == 1 and recv_exact(t, n) == b"security type not offered"
     assert closed_by_server(t)
+
+
+def test_random_client_messages_never_break_the_server(board):
+    """Protocol fuzzing: random bytes after a valid handshake close (at most) that client."""
+    import random
+
+    rng = random.Random(15)
+    good, _, _ = handshake(board.port)
+    for _ in range(40):
+        bad, _, _ = handshake(board.port)
+        mtype = rng.choice([0, 2, 3, 4, 5, 6, rng.randrange(256)])
+        bad.sendall(bytes((mtype,)) + rng.randbytes(rng.randrange(40)))
+        bad.close()
+    time.sleep(0.2)
+    assert board.thread.is_alive()
+    good.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, W, H))
+    assert read_update(good)[0][:4] == (0, 0, W, H)
+    good.close()
