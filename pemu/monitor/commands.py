@@ -294,6 +294,15 @@ def pmemsave(machine: Any, session: Any, val: int, size: int, filename: str) -> 
     return {}
 
 
+@command("query-vnc")
+def query_vnc(machine: Any, session: Any) -> dict:
+    server = getattr(machine, "vnc", None)
+    if server is None:
+        return {"enabled": False}
+    return {"enabled": True, **server.address_info(), "auth": "none",
+            "clients": [{**c.address_info(), "websocket": False} for c in server.clients]}
+
+
 @command("screendump")
 def screendump(machine: Any, session: Any, filename: str, device: str | None = None,
                head: int | None = None, format: str = "ppm") -> dict:

@@ -34,6 +34,7 @@ class Event:
 
 ENUMS: dict[str, list[str]] = {
     "ImageFormat": ["ppm", "png"],
+    "NetworkAddressFamily": ["ipv4", "ipv6", "unix", "vsock", "unknown"],
     "RxState": ["normal", "none", "all"],
     "QMPCapability": ["oob"],
     "RunState": ["debug", "inmigrate", "internal-error", "io-error", "paused", "postmigrate",
@@ -58,6 +59,10 @@ STRUCTS: dict[str, dict[str, str]] = {
     "CommandInfo": {"name": "str"},
     "StatusInfo": {"running": "bool", "singlestep": "bool", "status": "RunState"},
     "NameInfo": {"*name": "str"},
+    "VncClientInfo": {"host": "str", "service": "str", "family": "NetworkAddressFamily",
+                      "websocket": "bool"},
+    "VncInfo": {"enabled": "bool", "*host": "str", "*family": "NetworkAddressFamily",
+                "*service": "str", "*auth": "str", "*clients": "[VncClientInfo]"},
     "CpuInstanceProperties": {"*node-id": "int", "*socket-id": "int", "*core-id": "int",
                               "*thread-id": "int"},
     "CpuInfoFast": {"cpu-index": "int", "qom-path": "str", "thread-id": "int",
@@ -124,6 +129,7 @@ COMMANDS: list[Command] = [
         "Add a network back end (the members of its type, as -netdev takes them)."),
     Command("query-rx-filter", {"*name": "str"}, "[RxFilterInfo]",
             "The receive filter (rx mode, MAC tables) each NIC's guest driver set."),
+    Command("query-vnc", {}, "VncInfo", "The VNC server's address and its clients."),
     Command("screendump", {"filename": "str", "*device": "str", "*head": "int",
                            "*format": "ImageFormat"}, None,
             "Write the display's picture to `filename` (PPM by default, or PNG)."),

@@ -43,6 +43,14 @@ MAX_DIRTY = 16
 _VERSION_RE = re.compile(rb"RFB (\d{3})\.(\d{3})\n")
 
 
+def _address_info(addr: Any, family: int) -> dict[str, str]:
+    """QMP's VncBasicInfo members (host, service, family) for a socket address."""
+    if family == socket.AF_UNIX:
+        return {"host": addr if isinstance(addr, str) else "", "service": "", "family": "unix"}
+    return {"host": addr[0], "service": str(addr[1]),
+            "family": "ipv6" if family == socket.AF_INET6 else "ipv4"}
+
+
 class ProtocolError(Exception):
     """The client broke RFB; it is disconnected."""
 
@@ -69,6 +77,12 @@ class VncClient:
         sock.setblocking(False)
         server.loop.add_fd(self.fd, self._on_event)
         self._send(SERVER_VERSION)
+
+    def address_info(self) -> dict[str, str]:
+        try:
+            return _address_info(self.sock.getpeername(), self.sock.family)
+        except OSError:
+            return {"host": "", "service": "", "family": "unknown"}
 
     # --- socket I/O -----------------------------------------------------------------
     def _on_event(self) -> None:
@@ -294,6 +308,12 @@ class VncServer(ConsoleListener):
         sock.setblocking(False)
         loop.add_fd(sock.fileno(), self._accept)
         console.add_listener(self)
+
+    def address_info(self) -> dict[str, str]:
+        """Where the server listens (QMP query-vnc's host, service, family)."""
+        if self.unix_path is not None:
+            return _address_info(self.unix_path, socket.AF_UNIX)
+        return _address_info(self.sock.getsockname(), self.sock.family)
 
     def _accept(self) -> None:
         while True:

@@ -315,3 +315,21 @@ def test_random_client_messages_never_break_the_server(board):
     good.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, W, H))
     assert read_update(good)[0][:4] == (0, 0, W, H)
     good.close()
+
+
+def test_query_vnc(board):
+    from pemu.monitor import commands
+
+    machine = board.d.machine
+    assert commands.execute(machine, "query-vnc") == {"enabled": False}
+    machine.vnc = board.server
+    s, _, _ = handshake(board.port)
+    got: list[dict] = []
+    board.on_loop(lambda: got.append(commands.execute(machine, "query-vnc")))
+    info = got[0]
+    assert info["enabled"] and info["auth"] == "none"
+    assert (info["host"], info["service"], info["family"]) == ("127.0.0.1", str(board.port),
+                                                               "ipv4")
+    assert info["clients"] == [{"host": "127.0.0.1", "service": str(s.getsockname()[1]),
+                                "family": "ipv4", "websocket": False}]
+    s.close()
