@@ -274,8 +274,13 @@ class VncClient:
                 # A client without DesktopSize keeps its size: redraw what it can show.
                 self.resized, self.dirty = False, [screen]
             if incremental:
-                todo = [r.intersect(want) for r in self.dirty]
-                self.dirty = []
+                todo, keep = [], []
+                for r in self.dirty:
+                    part = r.intersect(want)
+                    todo.append(part)
+                    if part != r:
+                        keep.append(r)  # changes outside the request wait for another one
+                self.dirty = keep
             else:
                 todo = [want]
             for r in todo:

@@ -148,6 +148,15 @@ def test_raw_update_and_incremental_updates(board):
     ((x, y, rw, rh, enc, data),) = read_update(s)
     assert (x, y, rw, rh) == (0, 0, 4, 2)
     assert data == b"\xff\x00\x00\x00" * 8  # blue, in the default 32-bit format
+    # A change outside an incremental request's area waits for a request that covers it.
+    board.on_loop(lambda: board.d.flush(1, 90, 60, 2, 2))
+    s.sendall(struct.pack(">BBHHHH", 3, 1, 0, 0, 10, 10))
+    s.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        s.recv(1)
+    s.settimeout(5)
+    s.sendall(struct.pack(">BBHHHH", 3, 1, 0, 0, W, H))
+    assert [r[:5] for r in read_update(s)] == [(90, 60, 2, 2, 0)]
     s.close()
 
 
