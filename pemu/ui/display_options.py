@@ -8,7 +8,8 @@
   to, ...) are not implemented and are refused by name.
 - ``-device virtio-gpu-device[,xres=W][,yres=H][,max_hostmem=BYTES][,bus=...]``
   adds the virtio GPU; its pixels are the machine's console (``machine.console``),
-  which the VNC server and ``screendump`` show. Without a display device the
+  which the VNC server and ``screendump`` show. ``-device virtio-tablet-device``
+  gives the guest the console's pointer events (a VNC client's mouse). Without a display device the
   console is a black 640x480 surface, as QEMU's before a guest sets a mode.
 """
 from __future__ import annotations
@@ -111,23 +112,27 @@ def _vnc_option(opts: Any) -> tuple[str, str] | None:
     return found
 
 
-def _gpu_devices(machine: Any, opts: Any) -> None:
+def _console_devices(machine: Any, opts: Any) -> None:
+    """-device virtio-gpu-device / virtio-tablet-device: devices on the machine's console."""
     from pemu.cli.drive_options import _plug
     from pemu.cli.options import split_keyvals
     from pemu.hw.display.virtio_gpu import VirtioGpu
+    from pemu.hw.input.virtio_tablet import VirtioTablet
     from pemu.qom import PropertyError
 
+    kinds = {cls.type_name: cls for cls in (VirtioGpu, VirtioTablet)}
     for text in opts.all("device"):
         props, _ = split_keyvals(text, "driver")
-        if props.pop("driver", "") != VirtioGpu.type_name:
+        cls = kinds.get(props.pop("driver", ""))
+        if cls is None:
             continue
         where = f"-device {text}"
         if "help" in props:
-            sys.stdout.write(VirtioGpu.help_text() + "\n")
+            sys.stdout.write(cls.help_text() + "\n")
             raise SystemExit(0)
         bus = props.pop("bus", None)
         try:
-            device = VirtioGpu(machine.console, **props)
+            device = cls(machine.console, **props)
         except PropertyError as e:
             raise ValueError(f"{where}: {e}") from None
         _plug(machine, device, bus, where)
@@ -140,10 +145,11 @@ def apply_display_options(machine: Any, opts: Any) -> None:
     `machine.vnc` (None without a server).
     """
     import pemu.hw.display.virtio_gpu  # noqa: F401  (registers virtio-gpu-device)
+    import pemu.hw.input.virtio_tablet  # noqa: F401
 
     machine.console = Console()
     machine.vnc = None
-    _gpu_devices(machine, opts)
+    _console_devices(machine, opts)
     found = _vnc_option(opts)
     if found is None:
         return
