@@ -5,6 +5,7 @@ import struct
 
 from virtio_driver import RAM, Driver
 
+from pemu.hw.input import virtio_input as vi
 from pemu.hw.input import virtio_tablet as vt
 from pemu.hw.riscv.virt import VirtMachine
 from pemu.ui.console import Console
@@ -46,13 +47,13 @@ class TabletDriver(Driver):
 def test_identity_and_capabilities():
     d = TabletDriver()
     assert d.r(0x008) == 18
-    assert d.query(vt.CFG_ID_NAME, 0) == b"QEMU Virtio Tablet"
-    assert struct.unpack("<HHHH", d.query(vt.CFG_ID_DEVIDS, 0)) == (6, 0x0627, 3, 1)
-    keys = d.query(vt.CFG_EV_BITS, vt.EV_KEY)
+    assert d.query(vi.CFG_ID_NAME, 0) == b"QEMU Virtio Tablet"
+    assert struct.unpack("<HHHH", d.query(vi.CFG_ID_DEVIDS, 0)) == (6, 0x0627, 3, 1)
+    keys = d.query(vi.CFG_EV_BITS, vi.EV_KEY)
     assert all(keys[c // 8] >> (c % 8) & 1 for c in (vt.BTN_LEFT, vt.BTN_RIGHT, vt.BTN_MIDDLE))
-    assert d.query(vt.CFG_EV_BITS, vt.EV_ABS) == b"\x03"
-    assert struct.unpack("<5I", d.query(vt.CFG_ABS_INFO, vt.ABS_X)) == (0, 0x7FFF, 0, 0, 0)
-    assert d.query(vt.CFG_EV_BITS, 0x11) == b""  # no LEDs
+    assert d.query(vi.CFG_EV_BITS, vi.EV_ABS) == b"\x03"
+    assert struct.unpack("<5I", d.query(vi.CFG_ABS_INFO, vt.ABS_X)) == (0, 0x7FFF, 0, 0, 0)
+    assert d.query(vi.CFG_EV_BITS, 0x11) == b""  # no LEDs
     assert d.query(0x7F, 0) == b""
 
 
@@ -60,19 +61,19 @@ def test_pointer_events_reach_the_guest_scaled():
     d = TabletDriver()
     bufs = d.post_buffers(8)
     d.console.send_pointer(799, 300, 1)  # right edge, half way down, left button pressed
-    assert d.events(bufs) == [(vt.EV_ABS, vt.ABS_X, 0x7FFF),
-                              (vt.EV_ABS, vt.ABS_Y, 300 * 0x7FFF // 599),
-                              (vt.EV_KEY, vt.BTN_LEFT, 1), (vt.EV_SYN, 0, 0)]
+    assert d.events(bufs) == [(vi.EV_ABS, vt.ABS_X, 0x7FFF),
+                              (vi.EV_ABS, vt.ABS_Y, 300 * 0x7FFF // 599),
+                              (vi.EV_KEY, vt.BTN_LEFT, 1), (vi.EV_SYN, 0, 0)]
     d.console.send_pointer(0, 0, 0)  # back to the corner, button released
-    assert d.events(bufs[4:]) == [(vt.EV_ABS, vt.ABS_X, 0), (vt.EV_ABS, vt.ABS_Y, 0),
-                                  (vt.EV_KEY, vt.BTN_LEFT, 0), (vt.EV_SYN, 0, 0)]
+    assert d.events(bufs[4:]) == [(vi.EV_ABS, vt.ABS_X, 0), (vi.EV_ABS, vt.ABS_Y, 0),
+                                  (vi.EV_KEY, vt.BTN_LEFT, 0), (vi.EV_SYN, 0, 0)]
 
 
 def test_events_wait_for_buffers_and_are_bounded():
     d = TabletDriver()
     for i in range(200):
         d.console.send_pointer(i, i, 0)
-    assert len(d.tablet.pending) == vt.MAX_PENDING
+    assert len(d.tablet.pending) == vi.MAX_PENDING
     bufs = d.post_buffers(3)
     assert len(d.events(bufs)) == 3  # delivered as buffers arrive
-    assert len(d.tablet.pending) == vt.MAX_PENDING - 3
+    assert len(d.tablet.pending) == vi.MAX_PENDING - 3
