@@ -288,6 +288,7 @@ def _main(argv: list[str]) -> int:
     for dev in opts.all("device"):
         if dev.split(",", 1)[0] in ("help", "?"):
             import pemu.hw.display.virtio_gpu  # noqa: F401
+            import pemu.hw.input.virtio_keyboard  # noqa: F401
             import pemu.hw.input.virtio_tablet  # noqa: F401
             import pemu.hw.net.virtio_net  # noqa: F401
             import pemu.hw.virtio.virtio_blk  # noqa: F401

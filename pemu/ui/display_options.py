@@ -9,8 +9,10 @@
 - ``-device virtio-gpu-device[,xres=W][,yres=H][,max_hostmem=BYTES][,bus=...]``
   adds the virtio GPU; its pixels are the machine's console (``machine.console``),
   which the VNC server and ``screendump`` show. ``-device virtio-tablet-device``
-  gives the guest the console's pointer events (a VNC client's mouse). Without a display device the
-  console is a black 640x480 surface, as QEMU's before a guest sets a mode.
+  gives the guest the console's pointer events (a VNC client's mouse),
+  ``-device virtio-keyboard-device`` its key events (keysyms mapped for en-us).
+  Without a display device the console is a black 640x480 surface, as QEMU's
+  before a guest sets a mode.
 """
 from __future__ import annotations
 
@@ -113,14 +115,16 @@ def _vnc_option(opts: Any) -> tuple[str, str] | None:
 
 
 def _console_devices(machine: Any, opts: Any) -> None:
-    """-device virtio-gpu-device / virtio-tablet-device: devices on the machine's console."""
+    """-device virtio-gpu-device / virtio-tablet-device / virtio-keyboard-device: devices on
+    the machine's console."""
     from pemu.cli.drive_options import _plug
     from pemu.cli.options import split_keyvals
     from pemu.hw.display.virtio_gpu import VirtioGpu
+    from pemu.hw.input.virtio_keyboard import VirtioKeyboard
     from pemu.hw.input.virtio_tablet import VirtioTablet
     from pemu.qom import PropertyError
 
-    kinds = {cls.type_name: cls for cls in (VirtioGpu, VirtioTablet)}
+    kinds = {cls.type_name: cls for cls in (VirtioGpu, VirtioTablet, VirtioKeyboard)}
     for text in opts.all("device"):
         props, _ = split_keyvals(text, "driver")
         cls = kinds.get(props.pop("driver", ""))
@@ -145,6 +149,7 @@ def apply_display_options(machine: Any, opts: Any) -> None:
     `machine.vnc` (None without a server).
     """
     import pemu.hw.display.virtio_gpu  # noqa: F401  (registers virtio-gpu-device)
+    import pemu.hw.input.virtio_keyboard  # noqa: F401
     import pemu.hw.input.virtio_tablet  # noqa: F401
 
     machine.console = Console()

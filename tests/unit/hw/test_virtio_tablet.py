@@ -14,10 +14,12 @@ CONFIG = 0x10001100
 
 
 class TabletDriver(Driver):
-    def __init__(self) -> None:
+    """The virt board with a virtio input device (a tablet by default) in slot 0."""
+
+    def __init__(self, cls: type = vt.VirtioTablet) -> None:
         self.machine = VirtMachine(ram_size=16 << 20, bios="none")
         self.console = Console(800, 600)
-        self.tablet = vt.VirtioTablet(self.console)
+        self.tablet = cls(self.console)
         self.machine.virtio[0].plug(self.tablet)
         self.mem, self.dev = self.machine.memory, self.machine.virtio[0]
         self.qsize, self.event_idx = 8, False

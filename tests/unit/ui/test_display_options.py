@@ -69,7 +69,7 @@ def test_vnc_and_screendump_from_the_command_line(tmp_path):
     Image = pytest.importorskip("PIL.Image", reason="Pillow (pip) is not installed")
     vnc, qmp = str(tmp_path / "vnc.sock"), str(tmp_path / "qmp.sock")
     p = pemu("-display", f"vnc=unix:{vnc}", "-device", "virtio-gpu-device,xres=800,yres=600",
-             "-device", "virtio-tablet-device",
+             "-device", "virtio-tablet-device", "-device", "virtio-keyboard-device",
              "-qmp", f"unix:{qmp},server,wait=off", background=True)
     try:
         s = _connect(vnc)
