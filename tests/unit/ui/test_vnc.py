@@ -342,3 +342,21 @@ def test_query_vnc(board):
     assert info["clients"] == [{"host": "127.0.0.1", "service": str(s.getsockname()[1]),
                                 "family": "ipv4", "websocket": False}]
     s.close()
+
+
+def test_vnc_keys_and_pointer_reach_virtio_input_devices(board):
+    from pemu.hw.input.virtio_keyboard import VirtioKeyboard
+    from pemu.hw.input.virtio_tablet import VirtioTablet
+
+    kbd, tablet = VirtioKeyboard(board.d.console), VirtioTablet(board.d.console)
+    board.on_loop(lambda: (board.d.machine.virtio[1].plug(kbd),
+                           board.d.machine.virtio[2].plug(tablet)))
+    s, _, _ = handshake(board.port)
+    s.sendall(struct.pack(">BBxxI", 4, 1, ord("q")) + struct.pack(">BBHH", 5, 4, W - 1, 0))
+    s.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, 1, 1))
+    read_update(s)
+    # No guest driver has set up the event queues: the events wait there, in order.
+    assert [struct.unpack("<HHI", e) for e in kbd.pending] == [(1, 16, 1), (0, 0, 0)]
+    assert [struct.unpack("<HHI", e) for e in tablet.pending] == [
+        (3, 0, 0x7FFF), (3, 1, 0), (1, 0x111, 1), (0, 0, 0)]  # right button
+    s.close()
