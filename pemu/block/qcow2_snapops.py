@@ -30,6 +30,47 @@ def find_snapshot(node: Qcow2Node, name: str) -> Snapshot | None:
     return None
 
 
+def parse_snapshot_param(text: str) -> tuple[str | None, str | None]:
+    """convert -l: `snapshot.id=ID[,snapshot.name=NAME]`, `snapshot.name=NAME`, or
+    a bare ID-or-name -> (id, name); (x, x) means "ID, else name"."""
+    if not text.startswith("snapshot."):
+        return text, text
+    sid = name = None
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        if key == "snapshot.id":
+            sid = value
+        elif key == "snapshot.name":
+            name = value
+        else:
+            raise BlockError(f"Failed in parsing snapshot param '{text}'")
+    return sid, name
+
+
+def view_snapshot(node: Qcow2Node, sid: str | None, name: str | None) -> None:
+    """Make a read-only node show a snapshot's disk instead of the active one
+    (qemu-img convert -l): its L1 table and size; nothing is written."""
+    if not node.readonly:
+        raise BlockError("a snapshot can only be viewed read-only")
+    sn = None
+    if sid is not None and sid == name:  # a bare word: the ID first, then the name
+        sn = find_snapshot(node, sid)
+    else:
+        for cand in node.snapshots:
+            if (sid is None or cand.id_str == sid) and (name is None or cand.name == name):
+                sn = cand
+                break
+    if sn is None:
+        raise BlockError("Failed to load snapshot: Can't find snapshot")
+    l1 = _read_l1(node, sn)
+    size = sn.disk_size or node.size
+    need = -(-size // (node.cs * node.l2_entries))
+    node.l1 = l1 + [0] * max(0, need - len(l1))
+    node.size = size
+    node.l2_cache.clear()
+    node._runs_cache.clear()
+
+
 def _tree_clusters(node: Qcow2Node, l1: list[int]) -> tuple[list[int], list[int]]:
     """(L2 table clusters, data clusters) reachable from an L1 table."""
     l2s, data = [], []

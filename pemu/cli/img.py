@@ -33,7 +33,7 @@ def _err(msg: str) -> None:
 
 #: qemu-img options pemu-img parses but cannot honour: refused, never ignored.
 UNSUPPORTED = {"--object", "--image-opts", "--target-image-opts", "--salvage", "--bitmaps",
-               "--start-offset", "--max-length", "-l", "-r"}
+               "--start-offset", "--max-length", "-r"}
 
 
 def _getopt(args: list[str], short: str, long: list[str]) -> tuple[list, list[str]]:
@@ -45,9 +45,8 @@ def _getopt(args: list[str], short: str, long: list[str]) -> tuple[list, list[st
             raise Usage(f"option requires an argument -- '{opt}'") from None
         raise Usage(f"unrecognized option '{'--' if len(opt) > 1 else '-'}{opt}'") from None
     for k, _ in opts:
-        # -l and -r mean other things elsewhere (snapshot's list, check's repair)
-        if k in UNSUPPORTED and not (k == "-l" and "l:" not in short) and not (
-                k == "-r" and "repair=" in long):
+        # -r means another thing in check (repair)
+        if k in UNSUPPORTED and not (k == "-r" and "repair=" in long):
             raise BlockError(f"option '{k}' is not supported by this build")
     return opts, rest
 
@@ -288,6 +287,8 @@ def cmd_check(args: list[str]) -> int:
 # -- convert --------------------------------------------------------------------
 def cmd_convert(args: list[str]) -> int:
     from pemu.block.imgtool.convert import Progress, convert
+    from pemu.block.qcow2 import Qcow2Node
+    from pemu.block.qcow2_snapops import parse_snapshot_param, view_snapshot
 
     opts, rest = _getopt(args, "f:O:B:F:co:S:pqnt:T:l:r:m:WUC",
                          ["object=", "image-opts", "target-image-opts", "target-is-zero",
@@ -295,9 +296,12 @@ def cmd_convert(args: list[str]) -> int:
     fmt, ofmt, backing, bfmt, comp, o = None, "raw", None, None, False, {}
     sparse, progress, quiet, no_create, target_zero = 4096, False, False, False, False
     cache = "unsafe"
+    snapshot: tuple[str | None, str | None] | None = None
     for k, v in opts:
         if k == "-f":
             fmt = v
+        elif k == "-l":
+            snapshot = parse_snapshot_param(v)
         elif k == "-O":
             ofmt = v
         elif k == "-B":
@@ -332,8 +336,14 @@ def cmd_convert(args: list[str]) -> int:
     out_name = rest[-1]
     srcs = []
     try:
+        if snapshot is not None and len(rest) != 2:
+            raise BlockError("No support for concatenating multiple snapshot")
         for name in rest[:-1]:
             srcs.append(open_image(name, fmt, readonly=True, lock=_share(opts)))
+        if snapshot is not None:
+            if not isinstance(srcs[0], Qcow2Node):
+                raise BlockError("Failed to load snapshot: Can't find snapshot")
+            view_snapshot(srcs[0], *snapshot)
         total = sum(s.size for s in srcs)
         if not no_create:
             backing = o.pop("backing_file", backing)

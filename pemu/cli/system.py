@@ -40,8 +40,10 @@ LOG_ITEMS = {
     "int": "show interrupts/exceptions in short format",
     "exec": "show trace before each executed TB (lots of logs)",
     "cpu": "show CPU registers before entering a TB",
+    "op": "show the IR of each compiled TB, after optimisation",
+    "out_asm": "show the host code the native tier generates for each compiled TB",
 }
-QEMU_LOG_ITEMS = ("out_asm", "op", "op_opt", "op_ind", "pcall", "cpu_reset", "unimp",
+QEMU_LOG_ITEMS = ("op_opt", "op_ind", "pcall", "cpu_reset", "unimp",
                   "guest_errors", "mmu", "nochain", "page", "trace", "plugin", "strace",
                   "tid", "fpu", "op_opt")
 
@@ -338,6 +340,9 @@ def _main(argv: list[str]) -> int:
             raise OptionError(f"-D {logfile}: {e.strerror}") from None
         machine.accel.log = out.write
         machine.accel.log_flags = log_items
+        if "op" in log_items:
+            for cpu in machine.cpus:
+                cpu.translator.keep_ir = True
     serial = _setup_chardevs(machine, opts)
     if serial is not None:
         machine.attach_serial(serial)

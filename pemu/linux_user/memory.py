@@ -13,6 +13,7 @@ shared by every guest thread of the process.
 from __future__ import annotations
 
 import bisect
+import ctypes
 import mmap
 import threading
 from collections.abc import Callable
@@ -91,6 +92,10 @@ class GuestMemory:
         self.brk_start = self.brk_cur = 0
         self.mmap_base = 0
         self.tbs = None  # the TbStore, for invalidation on unmap
+
+    def host_addr(self) -> int:
+        """Host address of guest address 0 (native code's TLB addend)."""
+        return ctypes.addressof(ctypes.c_char.from_buffer(self.buf))
 
     # --- VMA table --------------------------------------------------------------
     def find(self, addr: int) -> Vma | None:

@@ -6,7 +6,9 @@
 - `retarget`: `op t, ...; mov g, t` with t used once becomes `op g, ...`.
 - `eliminate_dead`: pure ops whose temp output is never read are dropped, and
   so are writes to a global that is written again before anything can see it
-  (a read, an exit, a possible fault, a helper, a branch or label).
+  (a read, an exit, a possible fault, a helper, a branch or label, or the start
+  of an instruction that calls a helper or accesses memory: the native backend
+  hands such an instruction to the Python tier whole, from its start).
 """
 from __future__ import annotations
 
@@ -130,15 +132,28 @@ def retarget(block: Block) -> None:
 def eliminate_dead(block: Block) -> None:
     live: set[Temp] = set()
     overwritten: set[Global] = set()  # globals written later before anything sees them
+    handed_over = False  # the instruction being walked may be re-run whole by Python
     kept: list[Op] = []
     for op in reversed(block.ops):
         d = op.out
-        pure = op.name in PURE_OPS or (op.name == "call" and op.aux.pure)
+        name = op.name
+        if name == "insn_start":
+            # An instruction with a helper call or a memory access may be handed to
+            # the Python tier whole (the native backend leaves before it, or its
+            # access faults): every global must hold its value at its start.
+            if handed_over:
+                overwritten.clear()
+            handed_over = False
+            kept.append(op)
+            continue
+        pure = name in PURE_OPS or (name == "call" and op.aux.pure)
         if pure and (d in overwritten or isinstance(d, Temp) and d not in live):
             continue
-        if op.name == "mov" and op.args[0] == d:
+        if name == "mov" and op.args[0] == d:
             continue
-        if not pure and op.name != "insn_start":
+        if name in ("call", "ld", "st"):
+            handed_over = True
+        if not pure:
             overwritten.clear()
         elif isinstance(d, Global):
             overwritten.add(d)  # (an op that may fault may also leave d as it was)

@@ -246,6 +246,27 @@ def test_debug_log_of_blocks_and_interrupts(tmp_path):
     assert text.count("interrupt cause 7") == 4  # one machine timer interrupt per round
 
 
+@needs_as
+def test_debug_log_of_ir_and_host_code(tmp_path):
+    """-d op shows each block's IR after optimisation, -d out_asm the x86-64
+    code the native tier makes for it (QEMU's 'OP after optimization' / 'OUT:')."""
+    from pemu.tcg.native.backend import available
+    if not available():
+        pytest.skip("the native tier needs an x86-64 Linux host")
+    elf = build_elf(tmp_path, TIMER_PROGRAM)
+    log = tmp_path / "trace.log"
+    r = run(["-M", "virt", "-bios", "none", "-kernel", elf, "-nographic",
+             "-icount", "shift=3,sleep=off", "-d", "in_asm,op,out_asm", "-D", str(log)])
+    assert r.returncode == 0, r.stderr
+    text = log.read_text()
+    # the reset vector's first two instructions: auipc t0,0 then addi a2,t0,40
+    assert "OP after optimization:\n ---- 0000000000001000\n mov x5, $0x1000\n" in text
+    assert " mov x12, $0x1028\n" in text
+    out = text[text.index("OUT: "):]
+    assert "mov" in out.splitlines()[1] and "rbx" in out  # host code reaching the env
+    assert "leaves to Python at 0x1008" in text  # csrr mhartid is left to Python
+
+
 REBOOTER = """
     li t0, 0x80100000       # a counter in RAM, which a reset does not clear
     ld t1, 0(t0)

@@ -136,6 +136,28 @@ def cpu_exec(cpu: Any, budget: int) -> None:
             cpu.raise_trap(t)
 
 
+def _log_new_block(cpu: Any, pc: int, e: Tb, log: Callable[[str], None],
+                   flags: set[str]) -> None:
+    """-d in_asm, op, out_asm for a block just translated, in QEMU's layout."""
+    if "in_asm" in flags:
+        log(cpu.disassemble_tb(pc, e) + "\n")
+    if "op" in flags and getattr(e.fn, "ir", None):
+        log(f"OP after optimization:\n{e.fn.ir}\n\n")
+    native = cpu.tbs.native
+    if "out_asm" in flags and native is not None:
+        # the traced loop itself runs the Python tier; this is the code the
+        # native tier makes (and would run) for the block
+        nb = native.backend.compile(cpu.tb_ir(e.key))
+        if nb is None:
+            log(f"OUT: [pc={pc:#x}] not compiled natively (its first instruction needs"
+                " Python)\n\n")
+        else:
+            from pemu.tcg.native.disas import disassemble
+            cut = f", leaves to Python at {nb.cut_pc:#x}" if nb.cut else ""
+            log(f"OUT: [size={len(nb.code)}{cut}]\n"
+                + "\n".join(disassemble(nb.code, nb.addr)) + "\n\n")
+
+
 def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: set[str]) -> None:
     """cpu_exec with -d exec/int/in_asm/cpu tracing (slow; only when asked for).
 
@@ -159,8 +181,8 @@ def cpu_exec_logged(cpu: Any, budget: int, log: Callable[[str], None], flags: se
             if e is None:
                 fresh = store.translated
                 e = store.find(cpu, pc)
-                if "in_asm" in flags and store.translated != fresh:
-                    log(cpu.disassemble_tb(pc, e) + "\n")
+                if store.translated != fresh:
+                    _log_new_block(cpu, pc, e, log, flags)
             if "exec" in flags:
                 log(f"Trace {cpu.index}: {pc:016x} [{e.n} insns]\n")
             if "cpu" in flags:

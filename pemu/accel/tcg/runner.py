@@ -15,6 +15,8 @@ from typing import Any
 from pemu.accel.tcg.cpu_exec import TbStore, cpu_exec, cpu_exec_logged
 from pemu.core.clock import VirtualClock
 
+#: -d items that need the traced CPU loop
+TRACED = frozenset(("exec", "int", "in_asm", "cpu", "op", "out_asm"))
 QUANTUM = 20_000  # instructions per hart turn
 #: Longest a slice may take in host time before the main loop polls its file
 #: descriptors again (monitors, serial input); returning early changes nothing
@@ -52,7 +54,7 @@ class TcgRunner:
     def run_slice(self, deadline_ns: int) -> bool:
         clock = self.clock
         multi = len(self.cpus) > 1
-        traced = self.log is not None and bool(self.log_flags & {"exec", "int", "in_asm", "cpu"})
+        traced = self.log is not None and bool(self.log_flags & TRACED)
         self._kicked = False
         host_deadline = time.monotonic_ns() + SLICE_HOST_NS
         while True:

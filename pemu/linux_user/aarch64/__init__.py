@@ -34,6 +34,7 @@ class Aarch64Abi(Abi):
     hwcap = HWCAP_FP | HWCAP_ASIMD | HWCAP_CRC32
     sigreturn_code = frame.SIGRETURN_CODE
     numbers = NUMBERS
+    native_layout = state.LAYOUT
     reports_core_signals = True
     sigaction_has_restorer = True
 

@@ -60,17 +60,25 @@ class ArmUserCpu(ArmState):
         self.halted = self.exit_req = False
         self.resv = None  # (address, size, value) of the last load-exclusive
         self.unimplemented: set[int] = set()
+        # native code reaches guest memory at host address vaddr + ram_host
+        self.ram_host = self.env.ram_host = mem.host_addr()
+        mem.envs.append(self.env)
 
     # --- what cpu_exec needs ---------------------------------------------------------------
     def flush_tlb(self) -> None:
         for d in (self.tlb_r, self.tlb_w, self.tlb_x, self.jc):
             d.clear()
+        for env in self.mem.envs:
+            env.tlb_flush()
+            env.jc_flush()
 
     def flush_write_tlb(self) -> None:
         pass  # CodePages.add drops the one entry that matters
 
     def flush_jump_cache(self) -> None:
         self.jc.clear()
+        for env in self.mem.envs:
+            env.jc_flush()
 
     def tb_key(self, pc: int) -> int:
         if (pc >> 12) not in self.tlb_x:
@@ -80,6 +88,10 @@ class ArmUserCpu(ArmState):
     def translate_tb(self, pc: int, key: int, single: bool = False):
         (fn, n, pcs), pages = self.translator.translate(self, pc, single)
         return Tb(fn, n, pcs, key), pages
+
+    def tb_ir(self, key: int):
+        """The optimised IR of the block at key (its pc), for the native tier."""
+        return self.translator.build_ir(self, key)[0]
 
     def fetch32(self, pc: int) -> int:
         self._check(pc, 4, PROT_EXEC, INSN_ABORT)
@@ -91,6 +103,7 @@ class ArmUserCpu(ArmState):
     def kick(self) -> None:
         """Make the CPU loop look at pending signals before the next block."""
         self.irq_check = self.event = True
+        self.env.request_exit()  # and native code, which does not read those flags
 
     def check_irq(self) -> bool:
         self.irq_check = False
@@ -105,6 +118,8 @@ class ArmUserCpu(ArmState):
 
     def load_slow(self, va: int, size: int, signed: int) -> int:
         self._check(va, size, PROT_READ, DATA_ABORT)
+        if va >> 12 in self.tlb_r:  # refill the native TLB from the authority
+            self.env.tlb_set(False, va >> 12, self.ram_host)
         v = int.from_bytes(self.mem.buf[va:va + size], "little")
         if signed and v >> (8 * size - 1):
             v -= 1 << (8 * size)
@@ -113,6 +128,8 @@ class ArmUserCpu(ArmState):
     def store_slow(self, va: int, size: int, value: int) -> None:
         self._check(va, size, PROT_WRITE, DATA_ABORT)
         mem = self.mem
+        if va >> 12 in self.tlb_w:
+            self.env.tlb_set(True, va >> 12, self.ram_host)
         mem.buf[va:va + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
         for p in {va >> 12, (va + size - 1) >> 12}:
             if p in mem.code_pages:

@@ -82,6 +82,27 @@ class Translator:
         if `single` or in tier 0). `cpu.fetch32(pc)` reads an instruction word
         (raising the instruction abort)."""
         limit = MAX_BLOCK if self.tier == 1 and not single else 1
+        block, pcs, pages = self.build_ir(cpu, pc, limit)
+        src, helpers = python_backend.generate(TARGET, block, loops=limit > 1)
+        self.globals.update(helpers)
+        ns: dict = {}
+        exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
+        fn = ns["tb"]
+        fn.source = src
+        if self.keep_ir:
+            fn.ir = block.dump()
+        return (fn, len(pcs), tuple(pcs)), pages
+
+    # the native tier's persistent cache is RISC-V's only so far: always compile
+    def cached_native(self, cpu: Any, key: Any, pcs: tuple[int, ...], fp: str) -> None:
+        return None
+
+    def remember_native(self, cpu: Any, key: Any, pcs: tuple[int, ...], code: bytes,
+                        fp: str) -> None:
+        pass
+
+    def build_ir(self, cpu: Any, pc: int, limit: int = MAX_BLOCK):
+        """The optimised IR of the block at pc, its instructions' pcs and its pages."""
         ctx = TransCtx(pc)
         ir = ctx.ir
         start = pc
@@ -119,13 +140,4 @@ class Translator:
             if len(pcs) >= limit or pc & ~0xFFF != page:
                 ir.exit(Const(pc))  # a block never leaves its first page
                 break
-        block = optimize.optimize(ir.block)
-        src, helpers = python_backend.generate(TARGET, block, loops=limit > 1)
-        self.globals.update(helpers)
-        ns: dict = {}
-        exec(self.code_cache.compile(src, "<tb>"), self.globals, ns)
-        fn = ns["tb"]
-        fn.source = src
-        if self.keep_ir:
-            fn.ir = block.dump()
-        return (fn, len(pcs), tuple(pcs)), {page >> 12}
+        return optimize.optimize(ir.block), pcs, {page >> 12}

@@ -21,7 +21,6 @@ def _run(*args: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize("args,opt", [
     (["convert", "--image-opts", "-O", "raw", "@", "@.out"], "--image-opts"),
     (["convert", "--target-image-opts", "-O", "raw", "@", "@.out"], "--target-image-opts"),
-    (["convert", "-l", "snap", "-O", "raw", "@", "@.out"], "-l"),
     (["convert", "-r", "1M", "-O", "raw", "@", "@.out"], "-r"),
     (["convert", "--salvage", "-O", "raw", "@", "@.out"], "--salvage"),
     (["info", "--object", "secret,id=s,data=x", "@"], "--object"),

@@ -61,3 +61,23 @@ def test_a_global_a_helper_writes_is_not_copy_propagated_past_it():
     b.exit(0x100C)
     ops = names(optimize(b.block))
     assert "st_u64 x5, x6" in ops, ops
+
+
+def test_a_write_before_an_instruction_that_calls_a_helper_is_kept():
+    # cmp (writes the flag), then fccmp: sets the flag itself, then calls a pure
+    # helper. The native backend hands fccmp to Python whole, which reads the
+    # flag at fccmp's start: the cmp's write must survive.
+    from pemu.tcg.ir import Helper
+    flag = Global("zf", "SYS", 1)
+    h = Helper("PURE", lambda a: a, cpu_arg=False, pure=True, raises=False)
+    b = Builder(0x1000)
+    b.insn_start(0x1000)
+    b.mov(flag, B)
+    b.insn_start(0x1004)
+    b.mov(flag, 0)
+    t = b.temp()
+    b.call(h, t, flag)
+    b.mov(A, t)
+    b.exit(0x1008)
+    ops = names(optimize(b.block))
+    assert "mov zf, x6" in ops
