@@ -9,9 +9,12 @@ import tempfile
 import pytest
 
 from pemu.accel.tcg.cpu_exec import TbStore, cpu_exec
+from pemu.accel.tcg.native_tier import NativeTier
 from pemu.core.memory import AddressSpace, RamRegion
 from pemu.target.riscv.cpu import RiscvCpu
+from pemu.target.riscv.translate import LAYOUT
 from pemu.target.riscv.translator import Translator
+from pemu.tcg.native.backend import NativeBackend, available
 
 AS = "riscv64-linux-gnu-as"
 OBJCOPY = "riscv64-linux-gnu-objcopy"
@@ -39,9 +42,12 @@ def assemble(source: str, march: str = "rv64gc", base: int = 0x80000000) -> byte
 
 
 class BareMachine:
-    """One hart, RAM at 0x80000000, no devices: enough to run test code."""
+    """One hart, RAM at 0x80000000, no devices: enough to run test code.
 
-    def __init__(self, code: bytes, tier: int = 1, ram_size: int = 1 << 20) -> None:
+    tier 0: one instruction per block; 1: Python blocks; "native": blocks as
+    x86-64 code, every block compiled before its first run."""
+
+    def __init__(self, code: bytes, tier: int | str = 1, ram_size: int = 1 << 20) -> None:
         self.memory = AddressSpace()
         self.ram = self.memory.map(RAM_BASE, RamRegion("ram", ram_size))
         self.memory.write_bytes(RAM_BASE, code)
@@ -51,7 +57,12 @@ class BareMachine:
         self.store = TbStore(self.memory)
         self.store.cpus.append(self.cpu)
         self.cpu.tbs = self.store
-        self.cpu.translator = Translator(self.ram.buf, tier)
+        self.cpu.translator = Translator(self.ram.buf, 0 if tier == 0 else 1)
+        if tier == "native":
+            if not available():
+                pytest.skip("the native tier needs an x86-64 Linux host")
+            self.store.native = NativeTier(NativeBackend(LAYOUT), self.store, hot=0)
+            self.store.native.attach(self.cpu)
 
     def run(self, max_insns: int = 100_000) -> RiscvCpu:
         cpu_exec(self.cpu, max_insns)

@@ -53,10 +53,12 @@ def random_program(rng: random.Random, n: int) -> str:
     return "\n".join(lines)
 
 
-def run_tier(code: bytes, tier: int):
+def run_tier(code: bytes, tier: int | str):
     m = BareMachine(code, tier)
     cpu = m.run(1_000_000)
     assert cpu.halted, f"tier {tier} did not reach the final wfi (pc={cpu.pc:#x})"
+    if tier == "native":
+        assert m.store.native.compiled > 0  # the blocks really ran as host code
     data = m.memory.read_bytes(0x80080000, 4096)
     return list(cpu.x), cpu.pc, cpu.icount, data
 
@@ -67,11 +69,12 @@ def test_blocks_agree_with_reference_interpreter(seed):
     rng = random.Random(seed)
     code = assemble(random_program(rng, 300))
     x0, pc0, n0, mem0 = run_tier(code, 0)
-    x1, pc1, n1, mem1 = run_tier(code, 1)
-    for i in range(32):
-        assert x0[i] == x1[i], f"seed {seed}: x{i} tier0={x0[i]:#x} tier1={x1[i]:#x}"
-    assert (pc0, n0) == (pc1, n1)
-    assert mem0 == mem1
+    for tier in (1, "native"):
+        x1, pc1, n1, mem1 = run_tier(code, tier)
+        for i in range(32):
+            assert x0[i] == x1[i], f"seed {seed}: x{i} tier0={x0[i]:#x} {tier}={x1[i]:#x}"
+        assert (pc0, n0) == (pc1, n1), tier
+        assert mem0 == mem1, tier
 
 
 LOOP = """
@@ -88,7 +91,7 @@ LOOP = """
 
 
 @needs_as
-@pytest.mark.parametrize("tier", [0, 1])
+@pytest.mark.parametrize("tier", [0, 1, "native"])
 def test_loop_result_and_instruction_count(tier):
     cpu = BareMachine(assemble(LOOP, "rv64g"), tier).run()
     assert cpu.x[10] == sum(range(1, 1001))
@@ -118,7 +121,7 @@ handler:
 
 
 @needs_as
-@pytest.mark.parametrize("tier", [0, 1])
+@pytest.mark.parametrize("tier", [0, 1, "native"])
 def test_fault_in_the_middle_of_a_block(tier):
     code = assemble(FAULT_MID_BLOCK)
     cpu = BareMachine(code, tier).run()
@@ -145,9 +148,12 @@ patch:
 
 
 @needs_as
-@pytest.mark.parametrize("tier", [0, 1])
+@pytest.mark.parametrize("tier", [0, 1, "native"])
 def test_self_modifying_code_is_retranslated(tier):
-    cpu = BareMachine(assemble(SMC, "rv64g"), tier).run()
+    m = BareMachine(assemble(SMC, "rv64g"), tier)
+    cpu = m.run()
+    if tier == "native":
+        assert m.store.native.compiled > 0
     assert (cpu.x[8], cpu.x[9]) == (7, 42)
 
 
@@ -164,7 +170,7 @@ PAGE_CROSSING = """
 
 
 @needs_as
-@pytest.mark.parametrize("tier", [0, 1])
+@pytest.mark.parametrize("tier", [0, 1, "native"])
 def test_instruction_straddling_a_page_boundary(tier):
     cpu = BareMachine(assemble(PAGE_CROSSING, "rv64g"), tier, ram_size=1 << 20).run()
     assert cpu.halted
@@ -194,7 +200,7 @@ handler:
 
 
 @needs_as
-@pytest.mark.parametrize("tier", [0, 1])
+@pytest.mark.parametrize("tier", [0, 1, "native"])
 def test_loop_faulting_on_a_later_pass(tier):
     code = assemble(LOOP_FAULTS_LATER, "rv64g")
     cpu = BareMachine(code, tier).run()
