@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import platform
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,6 +279,18 @@ class NativeBackend:
         self.features = host_features() if features is None else features
         self.use_regs = use_regs
         self.on_reset = on_reset
+        # A W^X buffer is a shared memfd mapping: a forked child (user mode) would
+        # compile into its parent's code. The child forgets its blocks and takes a
+        # buffer of its own instead (an RWX buffer is private already).
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (b := ref()) and b._forked())
+
+    def _forked(self) -> None:
+        if not self.buffer.wx:
+            return
+        if self.on_reset is not None:
+            self.on_reset()
+        self.buffer.fresh_region()
 
     @staticmethod
     def available() -> bool:

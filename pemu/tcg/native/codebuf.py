@@ -132,6 +132,14 @@ class CodeBuffer:
         """Whether the host refused RWX memory (code is written through mprotect)."""
         return self.region.wx
 
+    def fresh_region(self) -> None:
+        """Replace the block memory by a new mapping (the old code stays where it
+        is, for whoever else maps it); every block address becomes invalid."""
+        with self.lock:
+            self.region = _Region(self.region.size, self.region.wx)
+            self.used = 0
+            self.resets += 1
+
     def install(self, env: Env) -> None:
         """Point env.LEAVE at this buffer's epilogue (once per env)."""
         env.leave = self.leave_addr

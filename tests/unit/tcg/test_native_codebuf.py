@@ -90,3 +90,43 @@ def test_out_asm_text():
         assert any("jmp QWORD PTR [rbx+" in line for line in lines)
     else:
         assert ".byte" in lines[0]
+
+
+def test_a_forked_child_compiles_into_a_buffer_of_its_own():
+    """A W^X buffer is a shared memfd mapping: after fork() the child (a user-mode
+    guest process) must not write code into its parent's buffer."""
+    import os
+
+    from pemu.tcg.env import Env, EnvLayout
+    from pemu.tcg.native.codebuf import CodeBuffer
+    layout = EnvLayout({"X": 32})
+    env = Env(layout)
+    buf = CodeBuffer(1 << 16, wx=True)
+    forgotten = []
+    be = NativeBackend(layout, buf, on_reset=lambda: forgotten.append(True))
+    buf.install(env)
+
+    def block(k: int):
+        b = Builder(0x1000)
+        b.insn_start(0x1000)
+        b.add(X[5], X[5], k)
+        b.exit(0x2000)
+        return b.block
+
+    first = be.compile(block(3))
+    before = buf.region.mem[:len(first.code)]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its blocks are forgotten and it compiles elsewhere
+        ok = bool(forgotten) and buf.used == 0
+        second = be.compile(block(5))
+        env.limit = 0
+        ok = ok and buf.run(env.addr, second.addr) == 0x2000 and env.space("X")[5] == 5
+        os.write(w, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(w)
+    assert os.read(r, 1) == b"1"
+    os.waitpid(pid, 0)
+    assert not forgotten and buf.region.mem[:len(first.code)] == before
+    env.limit = 0
+    assert buf.run(env.addr, first.addr) == 0x2000 and env.space("X")[5] == 3
