@@ -68,7 +68,7 @@ class CodePages(set):
     def add(self, page: int) -> None:
         super().add(page)
         self.tlb_w.pop(page, None)
-        for env in self.envs:
+        for env in tuple(self.envs):  # a snapshot: an exiting thread removes its env
             env.tlb_drop(page)
 
 
@@ -139,7 +139,7 @@ class GuestMemory:
             else:
                 for p in range(first, last + 1):
                     tlb.pop(p, None)
-        for env in self.envs:
+        for env in tuple(self.envs):  # a snapshot: an exiting thread removes its env
             if last - first > 64:
                 env.tlb_flush()
             else:

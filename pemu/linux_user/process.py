@@ -247,6 +247,13 @@ class Process:
         with self.lock:
             self.threads.pop(thread.tid, None)
             left = len(self.threads)
+            # its hart no longer needs flushing (TLB, jump cache) with the others
+            cpu = thread.cpu
+            if cpu in self.tbs.cpus:
+                self.tbs.cpus.remove(cpu)
+            env = getattr(cpu, "env", None)
+            if env in self.mem.envs:
+                self.mem.envs.remove(env)
         if left == 0:
             self.exit_group(status)
 

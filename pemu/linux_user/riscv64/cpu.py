@@ -68,7 +68,7 @@ class UserCpu(RiscvCpu):
     def flush_tlb(self) -> None:
         for d in (self.tlb_r, self.tlb_w, self.tlb_x, self.jc):
             d.clear()
-        for env in self.mem.envs:
+        for env in tuple(self.mem.envs):  # a snapshot: threads come and go
             env.tlb_flush()
             env.jc_flush()
 
@@ -77,7 +77,7 @@ class UserCpu(RiscvCpu):
 
     def flush_jump_cache(self) -> None:
         self.jc.clear()
-        for env in self.mem.envs:
+        for env in tuple(self.mem.envs):  # a snapshot: threads come and go
             env.jc_flush()
 
     def read_mstatus(self) -> int:
