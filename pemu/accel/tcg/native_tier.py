@@ -16,6 +16,8 @@ bytes): a second boot places it without building IR or compiling.
 from __future__ import annotations
 
 import os
+import sys
+import traceback
 from typing import Any
 
 from pemu.accel.tcg.cpu_exec import Tb
@@ -36,6 +38,7 @@ class NativeTier:
         self.compiled = 0
         self.refused = 0
         self.cached = 0  # of the compiled ones, found in the persistent cache
+        self.bug_reported = False
         self.fingerprint = backend.fingerprint()
         backend.on_reset = self._forget_all
 
@@ -49,7 +52,12 @@ class NativeTier:
         tr = cpu.translator
         code = tr.cached_native(cpu, tb.key, tb.pcs, self.fingerprint)
         if code is None:
-            nb = self.backend.compile(cpu.tb_ir(tb.key))
+            block = cpu.tb_ir(tb.key)  # (a guest fault here is the guest's)
+            try:
+                nb = self.backend.compile(block)
+            except Exception:  # a bug in pemu: keep the Python tier for this block
+                self._report_bug()
+                nb = None
             code = nb.code if nb is not None else b""
             tr.remember_native(cpu, tb.key, tb.pcs, code, self.fingerprint)
             addr = nb.addr if nb is not None else 0
@@ -63,6 +71,12 @@ class NativeTier:
         self.compiled += 1
         tb.native = addr
         cpu.env.jc_set(tb.pcs[0], addr)
+
+    def _report_bug(self) -> None:
+        if not self.bug_reported:
+            self.bug_reported = True
+            sys.stderr.write("pemu: the native code generator failed (a pemu bug; the block "
+                             "stays in the Python tier):\n" + traceback.format_exc())
 
     def _forget_all(self) -> None:
         """The code buffer is about to be reused: no address may survive."""

@@ -211,3 +211,20 @@ def test_loop_faulting_on_a_later_pass(tier):
     setup = len(assemble(LOOP_FAULTS_LATER.split("1:")[0] + "handler:", "rv64g")) // 4
     # setup, 8 passes of 4, 3 csrr + wfi in the handler (the faulting ld does not retire)
     assert cpu.icount == setup + 8 * 4 + 4
+
+
+@needs_as
+def test_a_native_generator_failure_keeps_the_python_tier(capsys, monkeypatch):
+    """A failure of the native code generator (a pemu bug) is reported once, with
+    its traceback, and the block stays in the Python tier, which runs it right."""
+    from pemu.tcg.native.backend import NativeBackend
+
+    def broken(self, block):
+        raise RuntimeError("generator bug")
+    monkeypatch.setattr(NativeBackend, "compile", broken)
+    m = BareMachine(assemble(LOOP, "rv64g"), "native")
+    cpu = m.run()
+    assert cpu.halted and cpu.x[10] == sum(range(1, 1001))
+    err = capsys.readouterr().err
+    assert err.count("the native code generator failed") == 1 and "generator bug" in err
+    assert m.store.native.compiled == 0 and m.store.native.refused > 0
