@@ -18,6 +18,7 @@ import mmap
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 PAGE = 4096
 PAGE_MASK = ~(PAGE - 1)
@@ -92,6 +93,26 @@ class GuestMemory:
         self.brk_start = self.brk_cur = 0
         self.mmap_base = 0
         self.tbs = None  # the TbStore, for invalidation on unmap
+
+    # --- the harts' native TLBs and jump caches (every user CPU flushes through here) --
+    def flush_translations(self) -> None:
+        """Forget every TLB entry and jump-cache entry of every hart."""
+        for d in (self.tlb_r, self.tlb_w, self.tlb_x, self.jc):
+            d.clear()
+        for env in tuple(self.envs):  # a snapshot: threads come and go
+            env.tlb_flush()
+            env.jc_flush()
+
+    def flush_jump_caches(self) -> None:
+        self.jc.clear()
+        for env in tuple(self.envs):
+            env.jc_flush()
+
+    def refill_native_tlb(self, env: Any, va: int, write: bool) -> None:
+        """After a slow-path access: copy the page's entry to the hart's native TLB
+        when the process's TLB (the authority) has it."""
+        if va >> 12 in (self.tlb_w if write else self.tlb_r):
+            env.tlb_set(write, va >> 12, env.ram_host)
 
     def host_addr(self) -> int:
         """Host address of guest address 0 (native code's TLB addend)."""

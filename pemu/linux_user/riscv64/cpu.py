@@ -66,19 +66,13 @@ class UserCpu(RiscvCpu):
         self.fs_on = True
 
     def flush_tlb(self) -> None:
-        for d in (self.tlb_r, self.tlb_w, self.tlb_x, self.jc):
-            d.clear()
-        for env in tuple(self.mem.envs):  # a snapshot: threads come and go
-            env.tlb_flush()
-            env.jc_flush()
+        self.mem.flush_translations()
 
     def flush_write_tlb(self) -> None:
         pass  # CodePages.add drops the one entry that matters
 
     def flush_jump_cache(self) -> None:
-        self.jc.clear()
-        for env in tuple(self.mem.envs):  # a snapshot: threads come and go
-            env.jc_flush()
+        self.mem.flush_jump_caches()
 
     def read_mstatus(self) -> int:
         return self.mstatus | FS
@@ -100,8 +94,7 @@ class UserCpu(RiscvCpu):
 
     def load_slow(self, va: int, size: int, signed: int) -> int:
         self._check(va, size, PROT_READ, LOAD_PAGE_FAULT)
-        if va >> 12 in self.tlb_r:  # refill the native TLB from the authority
-            self.env.tlb_set(False, va >> 12, self.ram_host)
+        self.mem.refill_native_tlb(self.env, va, False)
         v = int.from_bytes(self.mem.buf[va:va + size], "little")
         if signed and v >> (8 * size - 1):
             v -= 1 << (8 * size)
@@ -110,8 +103,7 @@ class UserCpu(RiscvCpu):
     def store_slow(self, va: int, size: int, value: int) -> None:
         self._check(va, size, PROT_WRITE, STORE_PAGE_FAULT)
         mem = self.mem
-        if va >> 12 in self.tlb_w:
-            self.env.tlb_set(True, va >> 12, self.ram_host)
+        mem.refill_native_tlb(self.env, va, True)
         mem.buf[va:va + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
         for p in {va >> 12, (va + size - 1) >> 12}:
             if p in mem.code_pages:
